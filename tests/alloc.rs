@@ -1,0 +1,106 @@
+//! The query path allocates nothing once warm, for an authoritative answer (hosts) and for a
+//! cached one (cache in front), with metrics, errors and loadbalance in the chain.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use signpost_corefile::parse;
+use signpost_plugin::Transport;
+use signpost_server::{build, handle, BuildOptions, Handled, Router};
+use signpost_wire::{build_query, rtype, Name, Response};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const COREFILE: &str = "
+auth.test {
+    errors
+    prometheus 127.0.0.1:9153
+    loadbalance
+    hosts {
+        10.0.0.1 www.auth.test
+        10.0.0.2 www.auth.test
+    }
+}
+cached.test {
+    errors
+    prometheus 127.0.0.1:9153
+    cache 30
+    hosts {
+        10.0.0.3 www.cached.test
+    }
+}
+";
+
+fn router() -> Router {
+    let blocks = parse("Corefile", COREFILE).unwrap();
+    let config = build(
+        &blocks,
+        &BuildOptions {
+            plugins: signpost::plugins::PLUGINS,
+            default_port: 53,
+            corefile: None,
+            listen_override: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(config.listeners.len(), 1);
+    config.listeners.into_iter().next().unwrap().router
+}
+
+fn allocations_for(router: &Router, name: &str, resp: &mut Response) -> usize {
+    let packet = build_query(
+        7,
+        &Name::from_text(name).unwrap(),
+        rtype::A,
+        true,
+        Some(1232),
+    );
+    let client = "127.0.0.1:5353".parse().unwrap();
+    let local = "127.0.0.1:53".parse().unwrap();
+    // Warm: first answers fill caches and create metric series.
+    for _ in 0..3 {
+        assert!(matches!(
+            handle(router, &packet, client, local, Transport::Udp, resp),
+            Handled::Reply
+        ));
+    }
+    let before = ALLOCS.with(Cell::get);
+    let h = handle(router, &packet, client, local, Transport::Udp, resp);
+    let after = ALLOCS.with(Cell::get);
+    assert!(matches!(h, Handled::Reply));
+    assert!(resp.counts().0 > 0, "{name} answered");
+    after - before
+}
+
+#[test]
+fn warm_queries_do_not_allocate() {
+    let router = router();
+    let mut resp = Response::new();
+    assert_eq!(allocations_for(&router, "www.auth.test.", &mut resp), 0);
+    assert_eq!(allocations_for(&router, "www.cached.test.", &mut resp), 0);
+}
