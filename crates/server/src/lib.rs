@@ -200,22 +200,28 @@ impl Server {
         }
         self.http.extend(fresh_http);
         ready::install(parts.ready);
-        let old_hooks = std::mem::replace(&mut self.shutdown, parts.shutdown);
-        for hook in old_hooks {
-            hook(false).await;
-        }
+        // The new configuration starts before the old one is retired, so work both share
+        // (a Kubernetes watch on the same cluster) carries over instead of restarting.
         let runtime = Runtime {
             handle: rt,
             control: self.control.clone(),
             corefile: parts.corefile.clone(),
             listeners: self.dns_addrs(),
         };
+        let mut started = Ok(());
         if self.opts.run_startup_hooks {
             for hook in parts.startup {
-                hook(&runtime)?;
+                if let Err(e) = hook(&runtime) {
+                    started = Err(e);
+                    break;
+                }
             }
         }
-        Ok(())
+        let old_hooks = std::mem::replace(&mut self.shutdown, parts.shutdown);
+        for hook in old_hooks {
+            hook(false).await;
+        }
+        started
     }
 
     /// Every DNS address served.

@@ -1,0 +1,27 @@
+//! The Kubernetes objects as DNS needs them, and how watches hand them to indexes.
+//!
+//! ```text
+//!  API server / manifests ──watch──▶ JSON ──reduce──▶ slim object (this crate)
+//!                                                        │
+//!                         one watch per (cluster, kind, selectors)
+//!                                                        │ fan-out
+//!                                   ┌────────────────────┼───────────────────┐
+//!                                   ▼                    ▼                   ▼
+//!                        kubernetes index       k8s_gateway index     k8s_external ...
+//!                        (Subscriber<T>)        (Subscriber<T>)
+//! ```
+//!
+//! Objects are reduced to these structs the moment they arrive; full API objects are never
+//! kept. Every field an answer needs is here and nothing else, so 100,000 Services fit in a
+//! few tens of megabytes. Strings that come from the API are kept as given; validation (bad
+//! IPs, overlong names) happens when an index builds its records, where a broken object can
+//! be skipped with a warning without touching the others.
+
+mod objects;
+mod subscriber;
+
+pub use objects::{
+    Endpoint, EndpointSlice, Kind, LoadBalancerIngress, Namespace, ObjectKey, Pod, Port, Service,
+    ServiceImport, ServiceType,
+};
+pub use subscriber::{Event, Subscriber};
