@@ -312,7 +312,20 @@ fn sigterm_stops_cleanly_and_removes_pidfile() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    if !up {
+        let _ = child.kill();
+    }
     assert!(up);
+    // The pidfile is written once the listeners are up, right after the first answers.
+    for _ in 0..100 {
+        if pidfile.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if !pidfile.exists() {
+        let _ = child.kill();
+    }
     assert!(pidfile.exists());
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };

@@ -128,14 +128,15 @@ impl Server {
                 continue;
             }
             let router = Arc::new(ArcSwap::from_pointee(spec.router));
-            let udp =
-                UdpListener::start(spec.bind, self.opts.udp_workers, router.clone(), rt.clone())
-                    .map_err(|e| format!("listen udp {}: {e}", spec.bind))?;
-            let tcp_addr = SocketAddr::new(spec.bind.ip(), udp.addr.port());
+            // Bind UDP (which picks the port under an override), then TCP on the same port,
+            // and only then start answering: a client never finds one transport up and the
+            // other not yet bound.
+            let sockets = UdpListener::bind(spec.bind, self.opts.udp_workers)
+                .map_err(|e| format!("listen udp {}: {e}", spec.bind))?;
+            let tcp_addr = SocketAddr::new(spec.bind.ip(), sockets.addr.port());
             let tcp = match TcpListener::start(tcp_addr, router.clone(), self.opts.tcp) {
                 Ok(t) => t,
                 Err(e) => {
-                    udp.stop();
                     for (_, l) in fresh {
                         l.udp.stop();
                         l.tcp.stop();
@@ -143,6 +144,9 @@ impl Server {
                     return Err(format!("listen tcp {tcp_addr}: {e}"));
                 }
             };
+            let udp = sockets
+                .start(router.clone(), rt.clone())
+                .map_err(|e| format!("listen udp {}: {e}", spec.bind))?;
             fresh.insert(spec.key, DnsListener { router, udp, tcp });
         }
         // New HTTP addresses.

@@ -27,32 +27,20 @@ const MAX_QUERY: usize = 4096;
 /// How often a blocked worker wakes up to check whether it should stop.
 const STOP_POLL: Duration = Duration::from_millis(250);
 
-/// A running UDP listener.
-pub(crate) struct UdpListener {
+/// Bound UDP sockets, not yet served.
+pub(crate) struct UdpSockets {
     /// Address actually bound.
     pub(crate) addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
+    sockets: Vec<UdpSocket>,
 }
 
-impl UdpListener {
-    /// Bind `workers` sockets on `addr` (port 0 picks one port for all) and start a worker
-    /// thread on each.
-    pub(crate) fn start(
-        addr: SocketAddr,
-        workers: usize,
-        router: Arc<ArcSwap<Router>>,
-        rt: Handle,
-    ) -> io::Result<UdpListener> {
-        let first = bind(addr)?;
-        let bound = first.local_addr()?;
-        let mut sockets = vec![first];
-        for _ in 1..workers.max(1) {
-            sockets.push(bind(bound)?);
-        }
+impl UdpSockets {
+    /// Start a worker thread on each socket.
+    pub(crate) fn start(self, router: Arc<ArcSwap<Router>>, rt: Handle) -> io::Result<UdpListener> {
+        let bound = self.addr;
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
-        for (i, sock) in sockets.into_iter().enumerate() {
+        for (i, sock) in self.sockets.into_iter().enumerate() {
             let (stop, router, rt) = (stop.clone(), router.clone(), rt.clone());
             let sock = Arc::new(sock);
             threads.push(
@@ -65,6 +53,31 @@ impl UdpListener {
             addr: bound,
             stop,
             threads,
+        })
+    }
+}
+
+/// A running UDP listener.
+pub(crate) struct UdpListener {
+    /// Address actually bound.
+    pub(crate) addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl UdpListener {
+    /// Bind `workers` sockets on `addr` (port 0 picks one port for all). Nothing is read
+    /// until [`UdpSockets::start`], so the caller can bind TCP on the same port first.
+    pub(crate) fn bind(addr: SocketAddr, workers: usize) -> io::Result<UdpSockets> {
+        let first = bind(addr)?;
+        let bound = first.local_addr()?;
+        let mut sockets = vec![first];
+        for _ in 1..workers.max(1) {
+            sockets.push(bind(bound)?);
+        }
+        Ok(UdpSockets {
+            addr: bound,
+            sockets,
         })
     }
 
