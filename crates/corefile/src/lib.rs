@@ -27,6 +27,9 @@
 //!
 //! Every error is an [`Error`] whose `Display` is CoreDNS's text, e.g.
 //! `plugin/hosts: Corefile:7 - Error during parsing: unknown property 'ttls'`.
+//!
+//! Plugins read option values (durations, integers, addresses) with [`go_text`], Go's
+//! parsers and error texts, because CoreDNS passes those texts through to the user.
 
 mod address;
 mod ast;
@@ -34,6 +37,7 @@ mod dispenser;
 mod env;
 mod error;
 mod glob;
+pub mod go_text;
 mod import;
 mod lexer;
 mod parse;

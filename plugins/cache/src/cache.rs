@@ -3,13 +3,13 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use signpost_corefile::go_text::SECOND;
 use signpost_plugin::{Next, Request};
 use signpost_wire::{rcode, Query, Response};
 use tokio::runtime::Handle;
 
 use crate::config::Config;
 use crate::entry::{Entry, Kind};
-use crate::go_text::SECOND;
 use crate::metrics::{Metrics, Series};
 use crate::store::Store;
 

@@ -4,9 +4,8 @@
 //!
 //! This runs only when an answer goes into the cache (the miss path), so it decodes freely.
 
+use signpost_corefile::go_text::{GoDuration, SECOND};
 use signpost_wire::{class, opcode, rcode, records, rtype, Name, RecordRef, Section, HEADER_LEN};
-
-use crate::go_text::{GoDuration, SECOND};
 
 /// CoreDNS's `response.Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,10 +1,9 @@
 //! The `cache` directive: options, defaults and their checks, as CoreDNS reads them.
 
+use signpost_corefile::go_text::{atoi, parse_duration, quote, quote_rune, GoDuration, SECOND};
 use signpost_corefile::{Directive, Dispenser, Error};
 use signpost_plugin::Zones;
 use signpost_wire::Name;
-
-use crate::go_text::{atoi, parse_duration, quote, quote_rune, GoDuration, SECOND};
 
 /// Largest TTL for positive answers unless configured (`dnsutil.MaximumDefaultTTL`).
 pub(crate) const MAX_TTL: GoDuration = 3600 * SECOND;

@@ -7,11 +7,10 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use signpost_corefile::go_text::{to_std, GoDuration, SECOND};
 use signpost_wire::{records, rtype, Name, Query, Response, HEADER_LEN};
-
-use crate::go_text::{GoDuration, SECOND};
 
 /// Which of the two caches an entry lives in (the `type` metric label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,11 +86,6 @@ pub(crate) struct Entry {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// `d` as a std duration (negative counts as zero).
-pub(crate) fn std_duration(d: GoDuration) -> Duration {
-    Duration::from_nanos(u64::try_from(d).unwrap_or(0))
 }
 
 /// What an entry is built from.
@@ -226,7 +220,7 @@ impl Entry {
         let mut f = lock(&self.freq);
         let reset = match f.last {
             None => true,
-            Some(last) => window < 0 || now.saturating_duration_since(last) > std_duration(window),
+            Some(last) => window < 0 || now.saturating_duration_since(last) > to_std(window),
         };
         f.last = Some(now);
         f.hits = if reset { 1 } else { f.hits + 1 };
@@ -268,7 +262,7 @@ impl Entry {
     /// Give the refresh slot back; a failure with `recheck` set holds off the next attempt.
     pub(crate) fn end_refresh(&self, now: Instant, recheck: GoDuration, refreshed: bool) {
         *lock(&self.retry_after) = if recheck > 0 && !refreshed {
-            Some(now + std_duration(recheck))
+            Some(now + to_std(recheck))
         } else {
             None
         };

@@ -8,13 +8,13 @@
 
 use std::sync::Arc;
 
+use signpost_corefile::go_text::SECOND;
 use signpost_plugin::{Outcome, Request};
 use signpost_wire::{rcode, Name, Query, Response};
 
 use crate::cache::Inner;
 use crate::classify::{compute_ttl, Type, View};
 use crate::entry::{key_hash, Entry, Kind, NewEntry};
-use crate::go_text::SECOND;
 use crate::metrics::Series;
 
 /// What a refresh of a stale entry did.

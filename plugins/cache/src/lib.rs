@@ -4,7 +4,6 @@ mod cache;
 mod classify;
 mod config;
 mod entry;
-mod go_text;
 mod handler;
 mod insert;
 mod metrics;

@@ -7,11 +7,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use signpost_corefile::go_text::to_std;
 use signpost_plugin::{Next, Outcome, OwnedNext, OwnedRequest, Request, Step, Transport};
 use signpost_wire::Response;
 
 use crate::cache::Inner;
-use crate::entry::{std_duration, Entry};
+use crate::entry::Entry;
 use crate::insert::{written, Verdict};
 
 /// Run the rest of the chain for `req`, on the sync path when it can answer there.
@@ -139,7 +140,7 @@ impl Inner {
                 resp: bg,
             });
         });
-        let wait = std_duration(self.cfg.verify_timeout);
+        let wait = to_std(self.cfg.verify_timeout);
         let Ok(Ok(v)) = tokio::time::timeout(wait, rx).await else {
             return false;
         };

@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use regex_lite::Regex;
-use signpost_log::go_text::format_duration;
+use signpost_corefile::go_text::{format_duration, to_std};
 use signpost_log::mnemonic::TypeText;
 use signpost_log::output;
 use signpost_wire::{Name, Rcode};
@@ -80,7 +80,7 @@ impl Pattern {
     /// A pattern with an empty window.
     pub fn new(period_nanos: i64, regex: Regex, level: Level, show_first: bool) -> Pattern {
         Pattern {
-            period: Duration::from_nanos(period_nanos.max(0) as u64),
+            period: to_std(period_nanos),
             period_text: format_duration(period_nanos),
             regex,
             level,

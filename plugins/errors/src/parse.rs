@@ -1,8 +1,8 @@
 //! Reading the `errors` directive with CoreDNS's checks and messages.
 
 use regex_lite::Regex;
+use signpost_corefile::go_text::parse_duration;
 use signpost_corefile::{Directive, Dispenser, Error};
-use signpost_log::go_text::parse_duration;
 
 use crate::handler::{Level, Pattern};
 

@@ -3,10 +3,12 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use signpost_corefile::go_text::{
+    atoi, format_duration, from_std, parse_duration, parse_uint, to_std,
+};
 use signpost_corefile::{normalize_zone, Dispenser, Error};
 use signpost_wire::{rcode, Name, Rcode};
 
-use crate::go_text::{atoi, format_duration, parse_duration, parse_uint32};
 use crate::policy::Policy;
 use crate::rcode_text;
 use crate::targets::{parse_targets, Targets, MAX_TO};
@@ -138,8 +140,8 @@ pub(crate) fn parse_stanza(d: &mut Dispenser<'_>) -> Result<Config, Error> {
     if !cfg.max_age.is_zero() && cfg.max_age < cfg.expire {
         return Err(perr(to_pos.err(format!(
             "max_age ({}) must not be less than expire ({})",
-            format_duration(cfg.max_age.as_nanos() as i64),
-            format_duration(cfg.expire.as_nanos() as i64)
+            format_duration(from_std(cfg.max_age)),
+            format_duration(from_std(cfg.expire))
         ))));
     }
     cfg.targets = parse_targets(&to).map_err(|m| perr(to_pos.err(m)))?;
@@ -164,7 +166,7 @@ fn duration_arg(d: &mut Dispenser<'_>, what: &str) -> Result<Duration, Error> {
             format_duration(nanos)
         )));
     }
-    Ok(Duration::from_nanos(nanos as u64))
+    Ok(to_std(nanos))
 }
 
 /// The value of a `uint32` option.
@@ -172,7 +174,10 @@ fn uint_arg(d: &mut Dispenser<'_>) -> Result<u32, Error> {
     if !d.next_arg() {
         return Err(d.arg_err());
     }
-    parse_uint32(d.val()).map_err(|m| d.err(m))
+    // ParseUint with 32 bits: the value always fits.
+    parse_uint(d.val(), 32)
+        .map(|v| v as u32)
+        .map_err(|m| d.err(m))
 }
 
 /// A flag option: no arguments.
@@ -262,7 +267,7 @@ fn parse_option(d: &mut Dispenser<'_>, cfg: &mut Config) -> Result<(), Error> {
                     format_duration(nanos)
                 )));
             }
-            cfg.read_timeout = Duration::from_nanos(nanos as u64);
+            cfg.read_timeout = to_std(nanos);
         }
         "doh_method" => {
             if !d.next_arg() {
@@ -347,7 +352,7 @@ fn health_interval(d: &mut Dispenser<'_>) -> Result<Duration, Error> {
     if nanos < 0 {
         return Err(d.err(format!("health_check can't be negative: {nanos}")));
     }
-    Ok(Duration::from_nanos(nanos as u64))
+    Ok(to_std(nanos))
 }
 
 /// A `health_check domain` name, fully qualified and lower-cased.

@@ -20,7 +20,6 @@
 
 mod config;
 mod forward;
-mod go_text;
 mod health;
 mod metrics;
 mod policy;

@@ -7,7 +7,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use crate::go_text::{join_host_port, os_error_text, quote};
+use signpost_corefile::go_text::{join_host_port, os_error_text, quote, split_host_port};
 
 /// Largest number of **TO** arguments CoreDNS accepts.
 pub(crate) const MAX_TO: usize = 15;
@@ -79,7 +79,7 @@ fn parse_one(arg: &str) -> Result<Vec<Target>, String> {
     if scheme == "unix" {
         return Err(unsupported(format!("unix://{host}")));
     }
-    match split_host_port(host) {
+    match split_host_port(host).ok() {
         None => {
             let bare = host.trim_matches(|c| c == '[' || c == ']');
             let Some(ip) = parse_ip(bare) else {
@@ -122,25 +122,6 @@ fn split_scheme(s: &str) -> (&str, &str) {
         }
     }
     ("dns", s)
-}
-
-/// `net.SplitHostPort`, returning `None` where Go returns an error.
-fn split_host_port(s: &str) -> Option<(&str, &str)> {
-    if let Some(rest) = s.strip_prefix('[') {
-        let end = rest.find(']')?;
-        let host = &rest[..end];
-        let port = rest[end + 1..].strip_prefix(':')?;
-        if port.contains(':') || port.contains('[') || port.contains(']') {
-            return None;
-        }
-        return Some((host, port));
-    }
-    let colon = s.rfind(':')?;
-    let (host, port) = (&s[..colon], &s[colon + 1..]);
-    if host.contains(':') || host.contains('[') || host.contains(']') || port.contains(']') {
-        return None;
-    }
-    Some((host, port))
 }
 
 /// Drop an IPv6 zone (`fe80::1%eth0`).

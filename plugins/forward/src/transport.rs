@@ -12,9 +12,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream, UdpSocket};
 use tokio::time::{timeout, timeout_at, Instant};
 
+use signpost_corefile::go_text::os_error_text;
 use signpost_wire::HEADER_LEN;
-
-use crate::go_text::os_error_text;
 
 /// The transport of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,8 +8,8 @@ mod tests;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use signpost_corefile::go_text::{format_std_duration, parse_std_duration, split_host_port};
 use signpost_corefile::{Directive, Dispenser, Error};
-use signpost_log::go_text::{format_std_duration, parse_std_duration, split_host_port};
 use signpost_log::output;
 use signpost_plugin::{HttpReply, PluginDef, SetupContext};
 use tokio::task::AbortHandle;

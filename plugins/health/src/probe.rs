@@ -121,7 +121,7 @@ pub async fn probe_once(t: &Target, m: &ProbeMetrics) -> Result<Duration, String
             m.failures.inc();
             output::text(&format!(
                 "[WARNING] plugin/health: Local health request to {} failed: {e}",
-                signpost_log::go_text::quote(&t.url)
+                signpost_corefile::go_text::quote(&t.url)
             ));
             Err(e)
         }
@@ -129,8 +129,8 @@ pub async fn probe_once(t: &Target, m: &ProbeMetrics) -> Result<Duration, String
             if elapsed > SLOW {
                 output::text(&format!(
                     "[WARNING] plugin/health: Local health request to {} took more than 1s: {}",
-                    signpost_log::go_text::quote(&t.url),
-                    signpost_log::go_text::format_std_duration(elapsed)
+                    signpost_corefile::go_text::quote(&t.url),
+                    signpost_corefile::go_text::format_std_duration(elapsed)
                 ));
             }
             Ok(elapsed)

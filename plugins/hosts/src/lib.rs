@@ -1,6 +1,5 @@
 #![doc = include_str!("../README.md")]
 
-mod duration;
 mod handler;
 mod hostsfile;
 mod reverse;

@@ -5,10 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use signpost_corefile::go_text::{parse_duration, to_std};
 use signpost_plugin::{CorefileError, Directive, Dispenser, Fallthrough, SetupContext, Zones};
 use signpost_wire::Name;
 
-use crate::duration;
 use crate::handler::{Hosts, Tables};
 use crate::hostsfile::{self, HostsMap};
 use crate::watch::Watch;
@@ -152,10 +152,10 @@ fn reload(d: &mut Dispenser<'_>) -> Result<Duration, CorefileError> {
     let [text] = args.as_slice() else {
         return Err(d.err("reload needs a duration (zero seconds to disable)"));
     };
-    let nanos = duration::parse(text)
-        .ok_or_else(|| d.err(format!("invalid duration for reload '{text}'")))?;
+    let nanos =
+        parse_duration(text).map_err(|_| d.err(format!("invalid duration for reload '{text}'")))?;
     if nanos < 0 {
         return Err(d.err(format!("invalid negative duration for reload '{text}'")));
     }
-    Ok(Duration::from_nanos(nanos as u64))
+    Ok(to_std(nanos))
 }

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use signpost_corefile::go_text::seconds;
 use signpost_plugin::Request;
 use signpost_wire::Rcode;
 
@@ -185,11 +186,6 @@ fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
     };
 }
 
-/// Go's `Duration.Seconds()`: whole seconds plus nanoseconds / 1e9, in float64.
-fn go_seconds(d: Duration) -> f64 {
-    d.as_secs() as f64 + f64::from(d.subsec_nanos()) / 1e9
-}
-
 /// The header flags CoreDNS lists, in its order.
 const FLAGS: [(u16, &str); 8] = [
     (0x8000, "qr"),
@@ -229,7 +225,7 @@ fn render_label(out: &mut Vec<u8>, label: Label, e: &Entry<'_, '_>) {
             None => write!(out, "{}", e.rcode),
         },
         Label::Rsize => write!(out, "{}", e.msg.len()),
-        Label::Duration => write!(out, "{}s", go_seconds(e.elapsed)),
+        Label::Duration => write!(out, "{}s", seconds(e.elapsed)),
         Label::Rflags => {
             if e.msg.len() < 4 {
                 out.extend_from_slice(EMPTY);
@@ -287,7 +283,7 @@ mod tests {
     fn seconds_like_go() {
         let s = |ns: u64| {
             let mut v = Vec::new();
-            let _ = write!(v, "{}s", go_seconds(Duration::from_nanos(ns)));
+            let _ = write!(v, "{}s", seconds(Duration::from_nanos(ns)));
             String::from_utf8(v).unwrap()
         };
         assert_eq!(s(66_103), "0.000066103s");

@@ -2,7 +2,6 @@
 
 pub mod classify;
 pub mod format;
-pub mod go_text;
 pub mod mnemonic;
 pub mod output;
 mod setup;

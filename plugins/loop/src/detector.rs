@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
+use signpost_corefile::go_text::quote;
 use signpost_plugin::{BoxFuture, Control, Next, Plugin, Request, Step};
 use signpost_wire::{rtype, Name, NameError, Response};
 
@@ -119,7 +120,7 @@ impl Loop {
         format!(
             "plugin/loop: Loop ({client} -> {addr}) detected for zone {}, see \
              https://coredns.io/plugins/loop#troubleshooting. Query: \"HINFO {}\"",
-            go_quote(&self.zone.to_string()),
+            quote(&self.zone.to_string()),
             self.qname
         )
     }
@@ -171,20 +172,6 @@ pub(crate) fn random_below_2_62() -> u64 {
         .map_or(0, |d| d.as_nanos());
     h.write_u128(now);
     h.finish() >> 2
-}
-
-/// Go's `%q` for the plain ASCII text of a zone name (quotes and backslashes escaped).
-fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ mod tests;
 
 use std::sync::Arc;
 
+use signpost_corefile::go_text::{seconds, split_host_port};
 use signpost_corefile::{Directive, Dispenser, Error};
-use signpost_log::go_text::split_host_port;
 use signpost_metrics::registry;
 use signpost_plugin::{HttpReply, Next, Outcome, Plugin, PluginDef, Request, SetupContext, Step};
 use signpost_wire::Response;
@@ -120,7 +120,7 @@ impl Plugin for Metrics {
             ipv6: is_ipv6(req.client.ip()),
             qtype: req.qtype(),
             dnssec_ok: req.query.dnssec_ok(),
-            seconds: go_seconds(req.start.elapsed()),
+            seconds: seconds(req.start.elapsed()),
             request_size: req.query.packet.len(),
             response_size: resp.bytes().len(),
             rcode: outcome.rcode,
@@ -140,9 +140,4 @@ fn is_ipv6(ip: std::net::IpAddr) -> bool {
         std::net::IpAddr::V4(_) => false,
         std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().is_none(),
     }
-}
-
-/// Go's `Duration.Seconds()`.
-fn go_seconds(d: std::time::Duration) -> f64 {
-    d.as_secs() as f64 + f64::from(d.subsec_nanos()) / 1e9
 }

@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use signpost_corefile::go_text::{quote, split_host_port};
 use signpost_corefile::{Directive, Dispenser, Error};
-use signpost_log::go_text::{quote, split_host_port};
 use signpost_log::output;
 use signpost_plugin::{HttpReply, PluginDef, SetupContext};
 

@@ -1,6 +1,5 @@
 #![doc = include_str!("../README.md")]
 
-mod duration;
 mod fingerprint;
 mod watcher;
 
@@ -9,10 +8,10 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use signpost_corefile::go_text::{parse_duration, GoDuration, SECOND};
 use signpost_corefile::{Directive, Dispenser, Error};
 use signpost_plugin::{PluginDef, SetupContext};
 
-use duration::parse_go_duration;
 use watcher::Watcher;
 
 /// The `reload` directive.
@@ -24,19 +23,18 @@ pub const PLUGIN: PluginDef = PluginDef {
 const NAME: &str = "reload";
 /// CoreDNS's `plugin.ErrOnce`.
 const ONCE: &str = "this plugin can only be used once per Server Block";
-const SECOND: i64 = 1_000_000_000;
-const MIN_INTERVAL: i64 = 2 * SECOND;
-const MIN_JITTER: i64 = SECOND;
-const DEFAULT_INTERVAL: i64 = 30 * SECOND;
-const DEFAULT_JITTER: i64 = 15 * SECOND;
+const MIN_INTERVAL: GoDuration = 2 * SECOND;
+const MIN_JITTER: GoDuration = SECOND;
+const DEFAULT_INTERVAL: GoDuration = 30 * SECOND;
+const DEFAULT_JITTER: GoDuration = 15 * SECOND;
 const MAX_PERIOD: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Interval and jitter as configured (nanoseconds), jitter already capped at half the
 /// interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Config {
-    interval: i64,
-    jitter: i64,
+    interval: GoDuration,
+    jitter: GoDuration,
 }
 
 impl Config {
@@ -73,7 +71,7 @@ fn parse(directive: &Directive) -> Result<Config, Error> {
     if args.len() > 2 {
         return Err(d.arg_err());
     }
-    let duration = |text: &str| parse_go_duration(text).map_err(|e| d.err(e));
+    let duration = |text: &str| parse_duration(text).map_err(|e| d.err(e));
     let interval = match args.first() {
         Some(text) => duration(text)?,
         None => DEFAULT_INTERVAL,
