@@ -35,11 +35,26 @@ where
 }
 
 /// Install the global logger, writing to stdout as CoreDNS does.
+///
+/// The Kubernetes client libraries log every retry of a failing connection; signpost's watch
+/// layer logs each change of a cluster's state once instead, so their lines are filtered out.
 pub(crate) fn init() {
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(Level::INFO)
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let targets = Targets::new()
+        .with_default(LevelFilter::INFO)
+        .with_target("kube_client", LevelFilter::OFF)
+        .with_target("kube_runtime", LevelFilter::OFF)
+        .with_target("hyper_util", LevelFilter::OFF)
+        .with_target("rustls", LevelFilter::OFF);
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(false)
         .with_writer(std::io::stdout)
-        .event_format(CoreDnsFormat)
+        .event_format(CoreDnsFormat);
+    let _ = tracing_subscriber::registry()
+        .with(fmt)
+        .with(targets)
         .try_init();
 }

@@ -9,6 +9,7 @@ use signpost_plugin::PluginDef;
 pub static PLUGINS: &[PluginDef] = &[
     signpost_reload::PLUGIN,
     signpost_bind::PLUGIN,
+    signpost_k8s_api::PLUGIN,
     signpost_ready::PLUGIN,
     signpost_health::PLUGIN,
     signpost_prometheus::PLUGIN,
@@ -17,6 +18,7 @@ pub static PLUGINS: &[PluginDef] = &[
     signpost_loadbalance::PLUGIN,
     signpost_cache::PLUGIN,
     signpost_hosts::PLUGIN,
+    signpost_kubernetes::PLUGIN,
     signpost_loop::PLUGIN,
     signpost_forward::PLUGIN,
     signpost_whoami::PLUGIN,

@@ -1,0 +1,342 @@
+//! What the index keeps per name: the slim objects turned into exactly what answers need,
+//! with strings already parsed (IPs), lower-cased where they are compared, and names in wire
+//! form, so answering never parses or allocates.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use signpost_k8s_model::{EndpointSlice, Port, Service, ServiceImport, ServiceType};
+use signpost_wire::Name;
+
+/// A Service, ServiceImport or EndpointSlice port. Name and protocol are compared
+/// case-insensitively with the `_port._proto` labels of a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PortRec {
+    pub(crate) name: Box<str>,
+    pub(crate) proto: Box<str>,
+    /// The port, or -1 for "no ports".
+    pub(crate) port: i32,
+}
+
+impl PortRec {
+    fn from_model(p: &Port) -> PortRec {
+        PortRec {
+            name: p.name.as_ref().into(),
+            proto: p.protocol.as_ref().into(),
+            port: p.port,
+        }
+    }
+
+    fn sentinel() -> PortRec {
+        PortRec {
+            name: "".into(),
+            proto: "".into(),
+            port: -1,
+        }
+    }
+
+    /// CoreDNS's `matchPortAndProtocol`: an empty request part matches anything.
+    #[inline]
+    pub(crate) fn matches(&self, port: &[u8], proto: &[u8]) -> bool {
+        (port.is_empty() || self.name.as_bytes().eq_ignore_ascii_case(port))
+            && (proto.is_empty() || self.proto.as_bytes().eq_ignore_ascii_case(proto))
+    }
+}
+
+/// Ports of a slice or Service, with the -1 sentinel when there are none.
+fn ports_or_sentinel(ports: &[Port]) -> Box<[PortRec]> {
+    if ports.is_empty() {
+        return Box::new([PortRec::sentinel()]);
+    }
+    ports.iter().map(PortRec::from_model).collect()
+}
+
+/// Parse an IP as Go's `net.ParseIP` + `To4` see it: an IPv4-mapped IPv6 address is IPv4.
+pub(crate) fn parse_ip(text: &str) -> Option<IpAddr> {
+    match text.parse::<IpAddr>().ok()? {
+        IpAddr::V6(v6) => Some(v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4)),
+        v4 => Some(v4),
+    }
+}
+
+/// One ready endpoint address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AddrRec {
+    /// The address, when it is an IP (FQDN-type slices carry names, which are not served).
+    pub(crate) ip: Option<IpAddr>,
+    /// The address as written in the slice (reverse lookups compare this text).
+    pub(crate) text: Arc<str>,
+    /// The endpoint's DNS label (spec §6.3), as written.
+    pub(crate) host: Box<[u8]>,
+    /// Lower-cased topology zone ("" when unset or `zonal` is off).
+    pub(crate) zone: Box<str>,
+}
+
+/// An EndpointSlice (plain or MCS), reduced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SliceRec {
+    pub(crate) name: Arc<str>,
+    pub(crate) ports: Box<[PortRec]>,
+    /// Ready addresses, in slice order.
+    pub(crate) addrs: Box<[AddrRec]>,
+    /// MCS source cluster ("" when absent or not an MCS slice).
+    pub(crate) cluster: Box<[u8]>,
+}
+
+/// How endpoint hostnames and zones are derived.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SliceOptions {
+    pub(crate) endpoint_pod_names: bool,
+    pub(crate) zonal: bool,
+}
+
+/// The label an endpoint answers to: its `hostname`, else (with `endpoint_pod_names`) its
+/// pod's name when shorter than 64, else its IP with dashes (`10-0-0-1`, `fd00--1`, and a
+/// trailing `-` completed to `-0`).
+pub(crate) fn endpoint_host(
+    hostname: &str,
+    target_ref: &str,
+    addr: &str,
+    pod_names: bool,
+) -> Box<[u8]> {
+    if !hostname.is_empty() {
+        return hostname.as_bytes().into();
+    }
+    if pod_names && !target_ref.is_empty() && target_ref.len() < 64 {
+        return target_ref.as_bytes().into();
+    }
+    if addr.contains('.') {
+        return addr.replace('.', "-").into_bytes().into();
+    }
+    if addr.contains(':') {
+        let mut s = addr.replace(':', "-");
+        if s.ends_with('-') {
+            s.push('0');
+        }
+        return s.into_bytes().into();
+    }
+    Box::new([])
+}
+
+impl SliceRec {
+    /// Reduce a slice: ready (or unset) endpoints only, one entry per address.
+    pub(crate) fn build(slice: &EndpointSlice, opts: SliceOptions, mcs: bool) -> SliceRec {
+        let mut addrs = Vec::new();
+        for ep in slice.endpoints.iter().filter(|e| e.is_ready()) {
+            for a in &ep.addresses {
+                addrs.push(AddrRec {
+                    ip: parse_ip(a),
+                    text: a.clone(),
+                    host: endpoint_host(
+                        &ep.hostname,
+                        &ep.target_ref_name,
+                        a,
+                        opts.endpoint_pod_names,
+                    ),
+                    zone: if opts.zonal {
+                        ep.zone.to_ascii_lowercase().into()
+                    } else {
+                        "".into()
+                    },
+                });
+            }
+        }
+        SliceRec {
+            name: slice.key.name.clone(),
+            ports: ports_or_sentinel(&slice.ports),
+            addrs: addrs.into(),
+            cluster: if mcs {
+                slice.source_cluster.as_bytes().into()
+            } else {
+                Box::new([])
+            },
+        }
+    }
+}
+
+/// What kind of answer a Service (or ServiceImport) gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SvcKind {
+    /// Cluster IPs (ClusterIP, NodePort, LoadBalancer; MCS ClusterSetIP).
+    ClusterIp,
+    /// Endpoint addresses.
+    Headless,
+    /// A CNAME to `external`.
+    ExternalName,
+}
+
+/// The Service (or ServiceImport) half of an entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SvcData {
+    pub(crate) kind: SvcKind,
+    pub(crate) ports: Box<[PortRec]>,
+    /// Cluster IPs that parse, in order.
+    pub(crate) cluster_ips: Box<[IpAddr]>,
+    /// Some cluster IP is listed twice.
+    pub(crate) ip_dups: bool,
+    /// ExternalName target in wire form, as written; `None` when it is empty, an IP (CoreDNS
+    /// serves nothing then) or not a valid name.
+    pub(crate) external: Option<Box<[u8]>>,
+}
+
+fn has_dups<T: PartialEq>(v: &[T]) -> bool {
+    v.iter()
+        .enumerate()
+        .any(|(i, a)| v[..i].iter().any(|b| b == a))
+}
+
+impl SvcData {
+    pub(crate) fn from_service(s: &Service) -> SvcData {
+        let kind = if s.service_type == ServiceType::ExternalName {
+            SvcKind::ExternalName
+        } else if s.is_headless() {
+            SvcKind::Headless
+        } else {
+            SvcKind::ClusterIp
+        };
+        let cluster_ips: Box<[IpAddr]> = if kind == SvcKind::ClusterIp {
+            s.cluster_ips.iter().filter_map(|ip| parse_ip(ip)).collect()
+        } else {
+            Box::new([])
+        };
+        let external = (kind == SvcKind::ExternalName
+            && !s.external_name.is_empty()
+            && parse_ip(&s.external_name).is_none())
+        .then(|| Name::from_text(&s.external_name).ok())
+        .flatten()
+        .map(|n| n.wire().into());
+        SvcData {
+            kind,
+            ports: ports_or_sentinel(&s.ports),
+            ip_dups: has_dups(&cluster_ips),
+            cluster_ips,
+            external,
+        }
+    }
+
+    pub(crate) fn from_import(s: &ServiceImport) -> SvcData {
+        let headless = &*s.import_type == "Headless";
+        let cluster_ips: Box<[IpAddr]> = if headless {
+            Box::new([])
+        } else {
+            s.ips.iter().filter_map(|ip| parse_ip(ip)).collect()
+        };
+        SvcData {
+            kind: if headless {
+                SvcKind::Headless
+            } else {
+                SvcKind::ClusterIp
+            },
+            // ServiceImports get no -1 sentinel (as in CoreDNS): no ports, no answers.
+            ports: s.ports.iter().map(PortRec::from_model).collect(),
+            ip_dups: has_dups(&cluster_ips),
+            cluster_ips,
+            external: None,
+        }
+    }
+}
+
+/// Everything under one `<service>.<namespace>` name: the Service (or ServiceImport) if one
+/// exists, and every slice whose service-name label points here.
+#[derive(Debug, Clone)]
+pub(crate) struct SvcEntry {
+    /// `<service><namespace>` as two lower-case wire labels.
+    pub(crate) key: Arc<[u8]>,
+    pub(crate) service: Option<SvcData>,
+    /// Slices, sorted by name.
+    pub(crate) slices: Box<[Arc<SliceRec>]>,
+    /// Ready addresses over all slices (for `ignore empty_service`).
+    pub(crate) ready_total: usize,
+    /// Per address (flattened over the slices, in order): its IP already appeared at an
+    /// earlier address. Empty when no IP repeats (the common case).
+    pub(crate) ip_repeat: Box<[bool]>,
+    /// The same for endpoint labels.
+    pub(crate) host_repeat: Box<[bool]>,
+}
+
+/// Flags marking items equal to an earlier one; empty when all are distinct.
+fn repeats<T: std::hash::Hash + Eq>(items: impl Iterator<Item = Option<T>>) -> Box<[bool]> {
+    let mut seen = std::collections::HashSet::new();
+    let flags: Vec<bool> = items.map(|i| i.is_some_and(|v| !seen.insert(v))).collect();
+    if flags.iter().any(|&f| f) {
+        flags.into()
+    } else {
+        Box::new([])
+    }
+}
+
+impl SvcEntry {
+    pub(crate) fn build(
+        key: Arc<[u8]>,
+        service: Option<SvcData>,
+        slices: Vec<Arc<SliceRec>>,
+    ) -> SvcEntry {
+        let ready_total = slices.iter().map(|s| s.addrs.len()).sum();
+        let all = || slices.iter().flat_map(|s| s.addrs.iter());
+        let ip_repeat = repeats(all().map(|a| a.ip));
+        let host_repeat = repeats(all().map(|a| Some(&a.host)));
+        SvcEntry {
+            key,
+            service,
+            slices: slices.into(),
+            ready_total,
+            ip_repeat,
+            host_repeat,
+        }
+    }
+
+    /// Address `k` (flattened) repeats an earlier IP.
+    #[inline]
+    pub(crate) fn ip_repeats(&self, k: usize) -> bool {
+        self.ip_repeat.get(k).copied().unwrap_or(false)
+    }
+
+    /// Address `k` (flattened) repeats an earlier endpoint label.
+    #[inline]
+    pub(crate) fn host_repeats(&self, k: usize) -> bool {
+        self.host_repeat.get(k).copied().unwrap_or(false)
+    }
+}
+
+/// `<a><b>` as two lower-case wire labels; `None` when either is not a valid label.
+pub(crate) fn wire_key(first: &str, second: &str) -> Option<Arc<[u8]>> {
+    let ok = |s: &str| !s.is_empty() && s.len() <= 63;
+    if !ok(first) || !ok(second) {
+        return None;
+    }
+    let mut v = Vec::with_capacity(first.len() + second.len() + 2);
+    v.push(first.len() as u8);
+    v.extend(first.bytes().map(|b| b.to_ascii_lowercase()));
+    v.push(second.len() as u8);
+    v.extend(second.bytes().map(|b| b.to_ascii_lowercase()));
+    Some(v.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_hosts() {
+        let h = |host: &str, tr: &str, ip: &str, pn: bool| {
+            String::from_utf8(endpoint_host(host, tr, ip, pn).into()).unwrap()
+        };
+        assert_eq!(h("web-0", "pod", "10.0.0.1", true), "web-0");
+        assert_eq!(h("", "pod-a", "10.0.0.1", true), "pod-a");
+        assert_eq!(h("", "pod-a", "10.0.0.1", false), "10-0-0-1");
+        assert_eq!(h("", &"p".repeat(64), "10.0.0.1", true), "10-0-0-1");
+        assert_eq!(
+            h("", "", "2001:db8:3333:4444:5555:6666::", false),
+            "2001-db8-3333-4444-5555-6666--0"
+        );
+        assert_eq!(h("", "", "5678:abcd::1", false), "5678-abcd--1");
+    }
+
+    #[test]
+    fn ips_as_go_reads_them() {
+        assert_eq!(parse_ip("::ffff:1.2.3.4"), "1.2.3.4".parse().ok());
+        assert_eq!(parse_ip("fd00::1"), "fd00::1".parse().ok());
+        assert_eq!(parse_ip("None"), None);
+        assert_eq!(parse_ip(""), None);
+    }
+}

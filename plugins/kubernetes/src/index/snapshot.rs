@@ -1,0 +1,59 @@
+//! The immutable view queries read: swapped in whole after every change, never locked.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use signpost_k8s_model::ObjectKey;
+
+use super::pmap::{FxBuild, PMap};
+use super::records::SvcEntry;
+
+/// One PTR target for an IP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PtrTarget {
+    /// Namespace of the Service or slice (for the `namespaces` filter).
+    pub(crate) namespace: Arc<str>,
+    /// The full target name in wire form (built in the primary zone); `None` when the
+    /// object's names do not make a valid DNS name (then only nameserver discovery uses it).
+    pub(crate) target: Option<Box<[u8]>>,
+    /// The Service or EndpointSlice it came from.
+    pub(crate) owner: ObjectKey,
+}
+
+/// Everything an IP reverses to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PtrEntry {
+    /// Services with this cluster IP, in the order they arrived (the first exposed one wins).
+    pub(crate) services: Vec<PtrTarget>,
+    /// Every ready slice address equal to this IP (one per occurrence).
+    pub(crate) endpoints: Vec<PtrTarget>,
+}
+
+/// One nameserver address (spec §11): a name relative to the zone, and its IP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NsAddr {
+    /// Wire labels without the root (`\x02ns\x03dns`, or `kube-dns.kube-system.svc`).
+    pub(crate) rel: Box<[u8]>,
+    pub(crate) ip: IpAddr,
+}
+
+/// A namespace set keyed by name bytes.
+pub(crate) type NameSet = HashSet<Arc<[u8]>, FxBuild>;
+
+/// What queries see.
+#[derive(Clone, Default)]
+pub(crate) struct Snapshot {
+    /// `<svc><ns>` wire key → Service + its slices.
+    pub(crate) entries: PMap<Arc<[u8]>, Arc<SvcEntry>>,
+    /// The same for ServiceImports + MCS slices.
+    pub(crate) mc_entries: PMap<Arc<[u8]>, Arc<SvcEntry>>,
+    /// IP → reverse targets.
+    pub(crate) ptr: PMap<IpAddr, Arc<PtrEntry>>,
+    /// `status.podIP` text → the pods with it.
+    pub(crate) pods: PMap<Arc<[u8]>, Arc<[ObjectKey]>>,
+    /// Namespaces that exist (after `namespace_labels`).
+    pub(crate) namespaces: Arc<NameSet>,
+    /// Nameserver discovery result.
+    pub(crate) ns_addrs: Arc<[NsAddr]>,
+}

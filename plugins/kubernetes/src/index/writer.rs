@@ -1,0 +1,698 @@
+//! The write side: the objects as received, and the incremental upkeep of the snapshot.
+//!
+//! Each event changes the raw object maps, marks the `<svc>.<ns>` names it touched as dirty,
+//! and patches the reverse (PTR) and pod maps in place; at the end of the event the dirty
+//! names are rebuilt once each and the new snapshot is published. A relist (`Reset`) is the
+//! same thing for every object that changed, so a slice arriving twice in a relist, or fifty
+//! slices of one Service, still rebuild that Service's entry once.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use signpost_k8s_model::{EndpointSlice, Namespace, ObjectKey, Pod, Service, ServiceImport};
+use signpost_wire::Name;
+
+use super::pmap::FxBuild;
+
+type HashMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
+type HashSet<K> = std::collections::HashSet<K, FxBuild>;
+use super::records::{parse_ip, wire_key, SliceOptions, SliceRec, SvcData, SvcEntry};
+use super::snapshot::{NameSet, NsAddr, PtrEntry, PtrTarget, Snapshot};
+use super::{Changed, IndexOptions};
+
+/// Label naming the Service of an MCS EndpointSlice.
+pub(crate) const MCS_SERVICE_LABEL: &str = "multicluster.kubernetes.io/service-name";
+
+/// `(namespace, service name)`: the identity of an entry.
+type SvcKey = (Arc<str>, Arc<str>);
+
+/// A plain or MCS slice store.
+#[derive(Default)]
+struct Slices {
+    objects: HashMap<ObjectKey, Arc<EndpointSlice>>,
+    recs: HashMap<ObjectKey, Arc<SliceRec>>,
+    /// Slice names per service, sorted.
+    by_svc: HashMap<SvcKey, BTreeSet<Arc<str>>>,
+}
+
+impl Slices {
+    fn of(&self, key: &SvcKey) -> Vec<Arc<SliceRec>> {
+        let Some(names) = self.by_svc.get(key) else {
+            return Vec::new();
+        };
+        names
+            .iter()
+            .filter_map(|n| {
+                self.recs.get(&ObjectKey {
+                    namespace: key.0.clone(),
+                    name: n.clone(),
+                })
+            })
+            .cloned()
+            .collect()
+    }
+
+    fn unlink(&mut self, svc: &SvcKey, name: &Arc<str>) {
+        if let Some(set) = self.by_svc.get_mut(svc) {
+            set.remove(name);
+            if set.is_empty() {
+                self.by_svc.remove(svc);
+            }
+        }
+    }
+}
+
+pub(crate) struct Writer {
+    opts: IndexOptions,
+    services: HashMap<ObjectKey, Arc<Service>>,
+    imports: HashMap<ObjectKey, Arc<ServiceImport>>,
+    slices: Slices,
+    mc_slices: Slices,
+    pods: HashMap<ObjectKey, Arc<Pod>>,
+    namespaces: HashMap<Arc<str>, Arc<Namespace>>,
+    local_ips: Vec<IpAddr>,
+    dirty: HashSet<SvcKey>,
+    dirty_mc: HashSet<SvcKey>,
+    namespaces_dirty: bool,
+    /// The snapshot being built (shares everything with the published one until changed).
+    pub(crate) working: Snapshot,
+}
+
+fn svc_key_of(key: &ObjectKey) -> SvcKey {
+    (key.namespace.clone(), key.name.clone())
+}
+
+/// Label naming the Service of an EndpointSlice.
+const SERVICE_LABEL: &str = "kubernetes.io/service-name";
+
+/// Service name of an MCS slice: its MCS label, which the watch also selects on.
+fn mcs_service(slice: &EndpointSlice) -> Option<Arc<str>> {
+    slice.labels.get(MCS_SERVICE_LABEL).cloned()
+}
+
+/// Service name of a plain slice: its `kubernetes.io/service-name` label ("" without one,
+/// as CoreDNS indexes it). The model's `service_name` prefers the MCS label, so it is only
+/// used for objects that came without labels.
+fn plain_service(slice: &EndpointSlice) -> Arc<str> {
+    match slice.labels.get(SERVICE_LABEL) {
+        Some(name) => name.clone(),
+        None if slice.labels.is_empty() => slice.service_name.clone(),
+        None => Arc::from(""),
+    }
+}
+
+/// The text Go prints for an IP; reverse lookups only find addresses written that way.
+fn canonical(text: &str) -> Option<IpAddr> {
+    use std::fmt::Write;
+    /// Formats into a stack buffer, failing past its end.
+    struct Buf {
+        b: [u8; 64],
+        n: usize,
+    }
+    impl Write for Buf {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let end = self.n + s.len();
+            self.b
+                .get_mut(self.n..end)
+                .ok_or(std::fmt::Error)?
+                .copy_from_slice(s.as_bytes());
+            self.n = end;
+            Ok(())
+        }
+    }
+    let ip: IpAddr = text.parse().ok()?;
+    let mut buf = Buf { b: [0; 64], n: 0 };
+    write!(buf, "{ip}").ok()?;
+    (&buf.b[..buf.n] == text.as_bytes()).then_some(ip)
+}
+
+/// `<label>.<rest>` where rest is wire labels without root, then `tail` (a wire name).
+fn full_name(parts: &[&[u8]], tail: &Name) -> Option<Box<[u8]>> {
+    let mut v = Vec::with_capacity(64);
+    for p in parts {
+        if p.is_empty() || p.len() > 63 {
+            return None;
+        }
+        v.push(p.len() as u8);
+        v.extend_from_slice(p);
+    }
+    v.extend_from_slice(tail.wire());
+    (v.len() <= 255).then(|| v.into())
+}
+
+impl Writer {
+    pub(crate) fn new(opts: IndexOptions) -> Writer {
+        Writer {
+            opts,
+            services: HashMap::default(),
+            imports: HashMap::default(),
+            slices: Slices::default(),
+            mc_slices: Slices::default(),
+            pods: HashMap::default(),
+            namespaces: HashMap::default(),
+            local_ips: Vec::new(),
+            dirty: HashSet::default(),
+            dirty_mc: HashSet::default(),
+            namespaces_dirty: false,
+            working: Snapshot::default(),
+        }
+    }
+
+    fn slice_opts(&self) -> SliceOptions {
+        SliceOptions {
+            endpoint_pod_names: self.opts.endpoint_pod_names,
+            zonal: self.opts.zonal,
+        }
+    }
+
+    fn labels_ok(&self, labels: &std::collections::BTreeMap<Arc<str>, Arc<str>>) -> bool {
+        self.opts.labels.as_ref().is_none_or(|s| s.matches(labels))
+    }
+
+    // ---- Services -------------------------------------------------------------------
+
+    /// Current keys of a kind (for a relist).
+    pub(crate) fn service_keys(&self) -> Vec<ObjectKey> {
+        self.services.keys().cloned().collect()
+    }
+
+    pub(crate) fn change_service(&mut self, key: &ObjectKey, new: Option<Arc<Service>>) -> Changed {
+        let new = new.filter(|s| self.labels_ok(&s.labels));
+        if let (Some(old), Some(n)) = (self.services.get(key), &new) {
+            if old == n {
+                return Changed::NOTHING;
+            }
+        }
+        let old = match &new {
+            Some(n) => self.services.insert(key.clone(), n.clone()),
+            None => self.services.remove(key),
+        };
+        let changed = match (&old, &new) {
+            (None, None) => return Changed::NOTHING,
+            (None, Some(s)) | (Some(s), None) => Changed {
+                internal: true,
+                external: has_external(s),
+                multicluster: false,
+            },
+            (Some(o), Some(n)) => service_modified(o, n),
+        };
+        if let Some(o) = &old {
+            for ip in o.cluster_ips.iter().filter_map(|t| canonical(t)) {
+                self.ptr_remove(ip, key, true);
+            }
+        }
+        if let Some(n) = &new {
+            let target = full_name(
+                &[n.key.name.as_bytes(), n.key.namespace.as_bytes(), b"svc"],
+                &self.opts.primary_zone,
+            );
+            for ip in n.cluster_ips.iter().filter_map(|t| canonical(t)) {
+                let t = PtrTarget {
+                    namespace: key.namespace.clone(),
+                    target: target.clone(),
+                    owner: key.clone(),
+                };
+                self.ptr_add(ip, t, true);
+            }
+        }
+        self.dirty.insert(svc_key_of(key));
+        changed
+    }
+
+    // ---- EndpointSlices -------------------------------------------------------------
+
+    pub(crate) fn slice_keys(&self, mcs: bool) -> Vec<ObjectKey> {
+        let store = if mcs { &self.mc_slices } else { &self.slices };
+        store.objects.keys().cloned().collect()
+    }
+
+    pub(crate) fn change_slice(
+        &mut self,
+        key: &ObjectKey,
+        new: Option<Arc<EndpointSlice>>,
+        mcs: bool,
+    ) -> Changed {
+        if !mcs && self.opts.noendpoints {
+            return Changed::NOTHING;
+        }
+        let new = new.filter(|s| self.labels_ok(&s.labels) && (!mcs || mcs_service(s).is_some()));
+        let store = if mcs { &self.mc_slices } else { &self.slices };
+        if let (Some(old), Some(n)) = (store.objects.get(key), &new) {
+            if old == n {
+                return Changed::NOTHING;
+            }
+        }
+        let opts = self.slice_opts();
+        let new_rec = new
+            .as_ref()
+            .map(|s| Arc::new(SliceRec::build(s, opts, mcs)));
+        let service_of = |s: &EndpointSlice| -> SvcKey {
+            let name = if mcs {
+                mcs_service(s).unwrap_or_default()
+            } else {
+                plain_service(s)
+            };
+            (s.key.namespace.clone(), name)
+        };
+        let store = if mcs {
+            &mut self.mc_slices
+        } else {
+            &mut self.slices
+        };
+        let old = match &new {
+            Some(n) => store.objects.insert(key.clone(), n.clone()),
+            None => store.objects.remove(key),
+        };
+        let old_rec = match &new_rec {
+            Some(r) => store.recs.insert(key.clone(), r.clone()),
+            None => store.recs.remove(key),
+        };
+        if let Some(o) = &old {
+            let svc = service_of(o);
+            store.unlink(&svc, &key.name);
+            if mcs {
+                self.dirty_mc.insert(svc);
+            } else {
+                self.dirty.insert(svc);
+            }
+        }
+        let store = if mcs {
+            &mut self.mc_slices
+        } else {
+            &mut self.slices
+        };
+        if let Some(n) = &new {
+            let svc = service_of(n);
+            store
+                .by_svc
+                .entry(svc.clone())
+                .or_default()
+                .insert(key.name.clone());
+            if mcs {
+                self.dirty_mc.insert(svc);
+            } else {
+                self.dirty.insert(svc);
+            }
+        }
+        let changed = match (&old_rec, &new_rec) {
+            (None, None) => return Changed::NOTHING,
+            (None, Some(_)) | (Some(_), None) => Changed {
+                internal: true,
+                external: false,
+                // Adds and removals move the multicluster serial too (CoreDNS moves only the
+                // internal one; see the README).
+                multicluster: mcs,
+            },
+            (Some(o), Some(n)) => {
+                let same = slices_equivalent(o, n, self.opts.zonal);
+                Changed {
+                    internal: !mcs && !same,
+                    external: false,
+                    multicluster: mcs && (!same || o.cluster != n.cluster),
+                }
+            }
+        };
+        if !mcs {
+            if let (Some(o), Some(r)) = (&old, &old_rec) {
+                for a in r.addrs.iter() {
+                    if let Some(ip) = canonical(&a.text) {
+                        self.ptr_remove(ip, &o.key, false);
+                    }
+                }
+            }
+            if let (Some(n), Some(r)) = (&new, &new_rec) {
+                for a in r.addrs.iter() {
+                    if let Some(ip) = canonical(&a.text) {
+                        let target = full_name(
+                            &[
+                                &a.host,
+                                plain_service(n).as_bytes(),
+                                n.key.namespace.as_bytes(),
+                                b"svc",
+                            ],
+                            &self.opts.primary_zone,
+                        );
+                        let t = PtrTarget {
+                            namespace: key.namespace.clone(),
+                            target,
+                            owner: key.clone(),
+                        };
+                        self.ptr_add(ip, t, false);
+                    }
+                }
+            }
+        }
+        changed
+    }
+
+    // ---- Pods -----------------------------------------------------------------------
+
+    pub(crate) fn pod_keys(&self) -> Vec<ObjectKey> {
+        self.pods.keys().cloned().collect()
+    }
+
+    pub(crate) fn change_pod(&mut self, key: &ObjectKey, new: Option<Arc<Pod>>) -> Changed {
+        // The watch's field selector drops finished pods: they count as deleted.
+        let new = new.filter(|p| {
+            self.labels_ok(&p.labels) && !matches!(&*p.phase, "Succeeded" | "Failed" | "Unknown")
+        });
+        if new.as_ref().is_some_and(|p| p.deleting) {
+            // A terminating pod is not added, and an update marking it terminating is
+            // ignored: the last good state stays until the delete event.
+            return Changed::NOTHING;
+        }
+        if let (Some(old), Some(n)) = (self.pods.get(key), &new) {
+            if old == n {
+                return Changed::NOTHING;
+            }
+        }
+        let old = match &new {
+            Some(n) => self.pods.insert(key.clone(), n.clone()),
+            None => self.pods.remove(key),
+        };
+        let changed = match (&old, &new) {
+            (None, None) => return Changed::NOTHING,
+            (Some(o), Some(n)) => Changed {
+                internal: o.pod_ip != n.pod_ip,
+                ..Changed::NOTHING
+            },
+            _ => Changed {
+                internal: true,
+                ..Changed::NOTHING
+            },
+        };
+        if let Some(o) = &old {
+            let ip: Arc<[u8]> = Arc::from(o.pod_ip.as_bytes());
+            if let Some(list) = self.working.pods.get(&ip[..]) {
+                let rest: Vec<ObjectKey> = list.iter().filter(|k| *k != key).cloned().collect();
+                if rest.is_empty() {
+                    self.working.pods.remove(&ip[..]);
+                } else {
+                    self.working.pods.insert(ip, rest.into());
+                }
+            }
+        }
+        if let Some(n) = &new {
+            if !n.pod_ip.is_empty() {
+                let ip: Arc<[u8]> = Arc::from(n.pod_ip.as_bytes());
+                let mut list: Vec<ObjectKey> = self
+                    .working
+                    .pods
+                    .get(&ip[..])
+                    .map(|l| l.to_vec())
+                    .unwrap_or_default();
+                list.push(key.clone());
+                self.working.pods.insert(ip, list.into());
+            }
+        }
+        changed
+    }
+
+    // ---- Namespaces -----------------------------------------------------------------
+
+    pub(crate) fn namespace_keys(&self) -> Vec<ObjectKey> {
+        self.namespaces.values().map(|n| n.key.clone()).collect()
+    }
+
+    pub(crate) fn change_namespace(&mut self, key: &ObjectKey, new: Option<Arc<Namespace>>) {
+        let new = new.filter(|n| {
+            self.opts
+                .namespace_labels
+                .as_ref()
+                .is_none_or(|s| s.matches(&n.labels))
+        });
+        let name = key.name.clone();
+        let before = self.namespaces.contains_key(&name);
+        match new {
+            Some(n) => {
+                self.namespaces.insert(name, n);
+            }
+            None => {
+                self.namespaces.remove(&name);
+            }
+        }
+        if before != self.namespaces.contains_key(&key.name) {
+            self.namespaces_dirty = true;
+        }
+    }
+
+    // ---- ServiceImports -------------------------------------------------------------
+
+    pub(crate) fn import_keys(&self) -> Vec<ObjectKey> {
+        self.imports.keys().cloned().collect()
+    }
+
+    pub(crate) fn change_import(
+        &mut self,
+        key: &ObjectKey,
+        new: Option<Arc<ServiceImport>>,
+    ) -> Changed {
+        if let (Some(old), Some(n)) = (self.imports.get(key), &new) {
+            if old == n {
+                return Changed::NOTHING;
+            }
+        }
+        let old = match &new {
+            Some(n) => self.imports.insert(key.clone(), n.clone()),
+            None => self.imports.remove(key),
+        };
+        let changed = match (&old, &new) {
+            (None, None) => return Changed::NOTHING,
+            (Some(o), Some(n)) => Changed {
+                multicluster: o.import_type != n.import_type || o.ports != n.ports,
+                ..Changed::NOTHING
+            },
+            _ => Changed {
+                internal: true,
+                external: false,
+                multicluster: true,
+            },
+        };
+        self.dirty_mc.insert(svc_key_of(key));
+        changed
+    }
+
+    // ---- Nameservers ----------------------------------------------------------------
+
+    pub(crate) fn set_local_ips(&mut self, ips: Vec<IpAddr>) {
+        self.local_ips = ips;
+    }
+
+    /// Nameserver discovery (spec §11): the Services whose endpoints are our own addresses,
+    /// else `ns.dns` with each local address.
+    fn ns_addrs(&self) -> Vec<NsAddr> {
+        let mut out = Vec::new();
+        let mut found = false;
+        for lip in &self.local_ips {
+            let Some(entry) = self.working.ptr.get(lip) else {
+                continue;
+            };
+            let mut seen: Vec<&ObjectKey> = Vec::new();
+            for t in &entry.endpoints {
+                if seen.contains(&&t.owner) {
+                    continue;
+                }
+                seen.push(&t.owner);
+                found = true;
+                let (Some(slice), Some(rec)) = (
+                    self.slices.objects.get(&t.owner),
+                    self.slices.recs.get(&t.owner),
+                ) else {
+                    continue;
+                };
+                let svc_key = ObjectKey {
+                    namespace: slice.key.namespace.clone(),
+                    name: plain_service(slice),
+                };
+                let Some(svc) = self.services.get(&svc_key) else {
+                    continue;
+                };
+                let Some(base) = full_label_list(&[
+                    svc.key.name.as_bytes(),
+                    svc.key.namespace.as_bytes(),
+                    b"svc",
+                ]) else {
+                    continue;
+                };
+                if svc.is_headless() {
+                    for a in rec.addrs.iter() {
+                        let (Some(ip), Some(host)) = (a.ip, full_label_list(&[&a.host])) else {
+                            continue;
+                        };
+                        let mut rel = host.into_vec();
+                        rel.extend_from_slice(&base);
+                        out.push(NsAddr {
+                            rel: rel.into(),
+                            ip,
+                        });
+                    }
+                } else {
+                    for ip in svc.cluster_ips.iter().filter_map(|t| parse_ip(t)) {
+                        out.push(NsAddr {
+                            rel: base.clone(),
+                            ip,
+                        });
+                    }
+                }
+            }
+        }
+        if !found {
+            for ip in &self.local_ips {
+                out.push(NsAddr {
+                    rel: Box::from(&b"\x02ns\x03dns"[..]),
+                    ip: *ip,
+                });
+            }
+        }
+        out
+    }
+
+    // ---- Reverse map ----------------------------------------------------------------
+
+    fn ptr_add(&mut self, ip: IpAddr, t: PtrTarget, service: bool) {
+        let mut e: PtrEntry = self
+            .working
+            .ptr
+            .get(&ip)
+            .map(|e| (**e).clone())
+            .unwrap_or_default();
+        if service {
+            e.services.push(t);
+        } else {
+            e.endpoints.push(t);
+        }
+        self.working.ptr.insert(ip, Arc::new(e));
+    }
+
+    fn ptr_remove(&mut self, ip: IpAddr, owner: &ObjectKey, service: bool) {
+        let Some(cur) = self.working.ptr.get(&ip) else {
+            return;
+        };
+        let mut e = (**cur).clone();
+        let list = if service {
+            &mut e.services
+        } else {
+            &mut e.endpoints
+        };
+        // Remove one occurrence per call (a slice may list an IP twice).
+        if let Some(pos) = list.iter().position(|t| &t.owner == owner) {
+            list.remove(pos);
+        }
+        if e.services.is_empty() && e.endpoints.is_empty() {
+            self.working.ptr.remove(&ip);
+        } else {
+            self.working.ptr.insert(ip, Arc::new(e));
+        }
+    }
+
+    // ---- Flush ----------------------------------------------------------------------
+
+    /// Rebuild every dirty entry and the derived views; true when anything changed.
+    pub(crate) fn flush(&mut self) {
+        for key in std::mem::take(&mut self.dirty) {
+            let Some(wire) = wire_key(&key.1, &key.0) else {
+                continue;
+            };
+            let obj = ObjectKey {
+                namespace: key.0.clone(),
+                name: key.1.clone(),
+            };
+            let service = self.services.get(&obj).map(|s| SvcData::from_service(s));
+            let slices = self.slices.of(&key);
+            if service.is_none() && slices.is_empty() {
+                self.working.entries.remove(&wire[..]);
+            } else {
+                let entry = SvcEntry::build(wire.clone(), service, slices);
+                self.working.entries.insert(wire, Arc::new(entry));
+            }
+        }
+        for key in std::mem::take(&mut self.dirty_mc) {
+            let Some(wire) = wire_key(&key.1, &key.0) else {
+                continue;
+            };
+            let obj = ObjectKey {
+                namespace: key.0.clone(),
+                name: key.1.clone(),
+            };
+            let service = self.imports.get(&obj).map(|s| SvcData::from_import(s));
+            let slices = self.mc_slices.of(&key);
+            if service.is_none() && slices.is_empty() {
+                self.working.mc_entries.remove(&wire[..]);
+            } else {
+                let entry = SvcEntry::build(wire.clone(), service, slices);
+                self.working.mc_entries.insert(wire, Arc::new(entry));
+            }
+        }
+        if std::mem::take(&mut self.namespaces_dirty) {
+            let set: NameSet = self
+                .namespaces
+                .keys()
+                .map(|n| Arc::from(n.to_ascii_lowercase().as_bytes()))
+                .collect::<HashSet<_>>();
+            self.working.namespaces = Arc::new(set);
+        }
+        let ns = self.ns_addrs();
+        if *self.working.ns_addrs != *ns {
+            self.working.ns_addrs = ns.into();
+        }
+    }
+}
+
+/// Wire labels (no root) for these labels; `None` if one is not a valid label.
+fn full_label_list(parts: &[&[u8]]) -> Option<Box<[u8]>> {
+    let mut v = Vec::new();
+    for p in parts {
+        if p.is_empty() || p.len() > 63 {
+            return None;
+        }
+        v.push(p.len() as u8);
+        v.extend_from_slice(p);
+    }
+    Some(v.into())
+}
+
+/// CoreDNS counts `spec.externalIPs` and load-balancer ingress as a Service's external IPs.
+fn external_list(s: &Service) -> Vec<&str> {
+    s.external_ips
+        .iter()
+        .map(|e| &**e)
+        .chain(s.load_balancer.iter().map(|lb| {
+            if lb.ip.is_empty() {
+                &*lb.hostname
+            } else {
+                &*lb.ip
+            }
+        }))
+        .collect()
+}
+
+fn has_external(s: &Service) -> bool {
+    !s.external_ips.is_empty() || !s.load_balancer.is_empty()
+}
+
+/// CoreDNS's `serviceModified` for an update: internal records move with the ExternalName or
+/// the ports, external ones with the external IPs or the ports.
+fn service_modified(o: &Service, n: &Service) -> Changed {
+    let ports_changed = o.ports.len() != n.ports.len()
+        || o.ports
+            .iter()
+            .zip(n.ports.iter())
+            .any(|(a, b)| a.name != b.name || a.port != b.port || a.protocol != b.protocol);
+    Changed {
+        internal: o.external_name != n.external_name || ports_changed,
+        external: external_list(o) != external_list(n) || ports_changed,
+        multicluster: false,
+    }
+}
+
+/// CoreDNS's `endpointsEquivalent` on the reduced slices: same ready addresses (IP and
+/// label, by position), same ports, and (with `zonal`) the same zones.
+fn slices_equivalent(a: &SliceRec, b: &SliceRec, zonal: bool) -> bool {
+    a.ports == b.ports
+        && a.addrs.len() == b.addrs.len()
+        && a.addrs
+            .iter()
+            .zip(b.addrs.iter())
+            .all(|(x, y)| x.text == y.text && x.host == y.host && (!zonal || x.zone == y.zone))
+}
