@@ -479,7 +479,8 @@ impl Response {
     }
 }
 
-/// Does the name at `at` in `msg` (possibly compressed) equal the uncompressed `suffix`?
+/// Does the name at `at` in `msg` (possibly compressed) equal the uncompressed `suffix`, byte
+/// for byte?
 fn suffix_matches(msg: &[u8], mut at: usize, suffix: &[u8]) -> bool {
     let mut i = 0usize;
     let mut jumps = 0;
@@ -506,7 +507,9 @@ fn suffix_matches(msg: &[u8], mut at: usize, suffix: &[u8]) -> bool {
         let (Some(a), Some(b)) = (msg.get(at + 1..at + 1 + l), suffix.get(i + 1..i + 1 + l)) else {
             return false;
         };
-        if !a.eq_ignore_ascii_case(b) {
+        // Byte-exact, as miekg/dns compresses: a name spelled differently from the question
+        // keeps its own spelling instead of taking the question's.
+        if a != b {
             return false;
         }
         at += 1 + l;

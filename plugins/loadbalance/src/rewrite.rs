@@ -387,7 +387,7 @@ mod tests {
 
     #[test]
     fn moves_in_place_when_pointers_allow_and_writes_again_otherwise() {
-        let packet = build_query(77, &name("WWW.example.org."), rtype::A, true, None);
+        let packet = build_query(77, &name("www.example.org."), rtype::A, true, None);
         let q = Query::parse(&packet).unwrap();
         // (owners of the A records, whether whole records can move)
         let cases: &[(&[&str], bool)] = &[
@@ -436,7 +436,7 @@ mod tests {
             assert_eq!(answer_order(&msg), want);
             // ID, flags and the question as the client spelled it are kept.
             assert_eq!(msg[..12], original.bytes()[..12]);
-            assert_eq!(&msg[13..16], b"WWW");
+            assert_eq!(&msg[13..16], b"www");
         }
     }
 }
