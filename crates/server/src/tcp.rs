@@ -96,11 +96,16 @@ impl TcpListener {
     }
 }
 
-async fn write_framed(w: &Mutex<OwnedWriteHalf>, msg: &[u8]) -> io::Result<()> {
+/// Write a reply and any follow-up messages (zone transfers) under one lock, so answers to
+/// other queries on the connection cannot land in between.
+async fn write_framed(w: &Mutex<OwnedWriteHalf>, resp: &Response) -> io::Result<()> {
     let mut w = w.lock().await;
-    let len = (msg.len() as u16).to_be_bytes();
-    w.write_all(&len).await?;
-    w.write_all(msg).await
+    for msg in std::iter::once(resp.bytes()).chain(resp.follow_ups().iter().map(Vec::as_slice)) {
+        let len = (msg.len() as u16).to_be_bytes();
+        w.write_all(&len).await?;
+        w.write_all(msg).await?;
+    }
+    Ok(())
 }
 
 async fn connection(
@@ -136,7 +141,7 @@ async fn connection(
             handle(&routes, packet, client, local, Transport::Tcp, &mut resp)
         };
         match handled {
-            Handled::Reply => write_framed(&wr, resp.bytes()).await?,
+            Handled::Reply => write_framed(&wr, &resp).await?,
             Handled::Drop => {}
             Handled::Async(chain, info) => {
                 let permit = in_flight.clone().acquire_owned().await.ok();
@@ -145,7 +150,7 @@ async fn connection(
                 tokio::spawn(async move {
                     let mut resp = Response::new();
                     if answer_async(chain, owned, &mut resp).await {
-                        let _ = write_framed(&wr, resp.bytes()).await;
+                        let _ = write_framed(&wr, &resp).await;
                     }
                     drop(permit);
                 });

@@ -107,6 +107,7 @@ pub struct Response {
     ext_rcode: u8,
     targets: [u16; MAX_TARGETS],
     ntargets: usize,
+    follow_ups: Vec<Vec<u8>>,
 }
 
 impl Default for Response {
@@ -124,6 +125,7 @@ impl Response {
             ext_rcode: 0,
             targets: [0; MAX_TARGETS],
             ntargets: 0,
+            follow_ups: Vec::new(),
         }
     }
 
@@ -133,6 +135,19 @@ impl Response {
         self.section = Section::Answer;
         self.ext_rcode = 0;
         self.ntargets = 0;
+        self.follow_ups.clear();
+    }
+
+    /// Queue a complete message to send after this one on the same TCP connection (a zone
+    /// transfer is a series of messages). Follow-ups are sent as they are, without an OPT
+    /// record; over UDP they are not sent.
+    pub fn push_follow_up(&mut self, msg: Vec<u8>) {
+        self.follow_ups.push(msg);
+    }
+
+    /// The queued follow-up messages.
+    pub fn follow_ups(&self) -> &[Vec<u8>] {
+        &self.follow_ups
     }
 
     /// True when nothing has been written since the last clear.

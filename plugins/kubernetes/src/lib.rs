@@ -1,8 +1,10 @@
 #![doc = include_str!("../README.md")]
 
 mod answer;
+mod autopath;
 mod config;
 mod duration;
+mod external;
 mod handler;
 mod index;
 mod local_ips;
@@ -11,14 +13,20 @@ mod qname;
 mod reverse;
 mod selector;
 mod setup;
+pub mod testing;
 #[cfg(test)]
 mod tests;
+mod view;
 mod watch;
+mod xfr;
 
 pub use config::{parse_stanza, KubernetesConfig, PodMode, DEFAULT_STARTUP_TIMEOUT, DEFAULT_TTL};
+pub use external::{ExternalSlot, ExternalSource};
 pub use handler::Kubernetes;
 pub use index::{Feeds, Index, IndexOptions, SerialKind};
+pub use reverse::address as reverse_address;
 pub use selector::Selector;
+pub use view::{EndpointAddress, ExternalAddress, IndexView, PortView, ServiceView, SliceView};
 
 /// The plugin as the server knows it.
 pub const PLUGIN: signpost_plugin::PluginDef = signpost_plugin::PluginDef {

@@ -28,7 +28,7 @@ fn on_boundary(name: &Name, at: usize) -> bool {
 }
 
 /// The IP a full reverse name spells; `None` for partial or malformed names.
-pub(crate) fn address(name: &Name) -> Option<IpAddr> {
+pub fn address(name: &Name) -> Option<IpAddr> {
     let family = reverse_family(name);
     if family == 0 {
         return None;

@@ -165,6 +165,15 @@ pub(crate) enum SvcKind {
     ExternalName,
 }
 
+/// One external address of a Service, as CoreDNS lists them (`spec.externalIPs`, then each
+/// load-balancer ingress: its IP, else its hostname), as written. Served by *k8s_external*.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ExternalHost {
+    pub(crate) text: Arc<str>,
+    /// The address, when the text is an IP (else it is a hostname).
+    pub(crate) ip: Option<IpAddr>,
+}
+
 /// The Service (or ServiceImport) half of an entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SvcData {
@@ -177,6 +186,8 @@ pub(crate) struct SvcData {
     /// ExternalName target in wire form, as written; `None` when it is empty, an IP (CoreDNS
     /// serves nothing then) or not a valid name.
     pub(crate) external: Option<Box<[u8]>>,
+    /// External IPs and load-balancer ingress (Services only).
+    pub(crate) externals: Box<[ExternalHost]>,
 }
 
 fn has_dups<T: PartialEq>(v: &[T]) -> bool {
@@ -205,12 +216,29 @@ impl SvcData {
         .then(|| Name::from_text(&s.external_name).ok())
         .flatten()
         .map(|n| n.wire().into());
+        let externals = s
+            .external_ips
+            .iter()
+            .cloned()
+            .chain(s.load_balancer.iter().map(|lb| {
+                if lb.ip.is_empty() {
+                    lb.hostname.clone()
+                } else {
+                    lb.ip.clone()
+                }
+            }))
+            .map(|text| ExternalHost {
+                ip: parse_ip(&text),
+                text,
+            })
+            .collect();
         SvcData {
             kind,
             ports: ports_or_sentinel(&s.ports),
             ip_dups: has_dups(&cluster_ips),
             cluster_ips,
             external,
+            externals,
         }
     }
 
@@ -232,6 +260,7 @@ impl SvcData {
             ip_dups: has_dups(&cluster_ips),
             cluster_ips,
             external: None,
+            externals: Box::new([]),
         }
     }
 }

@@ -56,4 +56,12 @@ pub(crate) struct Snapshot {
     pub(crate) namespaces: Arc<NameSet>,
     /// Nameserver discovery result.
     pub(crate) ns_addrs: Arc<[NsAddr]>,
+    /// Services by the IPs among their external addresses (as written in Go's form), in the
+    /// order they arrived (*k8s_external*'s PTR).
+    pub(crate) ext_ptr: PMap<IpAddr, Arc<[ObjectKey]>>,
+    /// Nameserver discovery in *k8s_external*'s mode: the external IPs of the Services
+    /// selecting this server's addresses, else the addresses themselves.
+    pub(crate) ns_external: Arc<[IpAddr]>,
+    /// The same with `headless`: headless Services give their endpoint addresses.
+    pub(crate) ns_external_headless: Arc<[IpAddr]>,
 }

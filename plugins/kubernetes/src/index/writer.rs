@@ -216,8 +216,44 @@ impl Writer {
                 self.ptr_add(ip, t, true);
             }
         }
+        if let Some(o) = &old {
+            for ip in external_list(o).into_iter().filter_map(canonical) {
+                self.ext_ptr_remove(ip, key);
+            }
+        }
+        if let Some(n) = &new {
+            for ip in external_list(n).into_iter().filter_map(canonical) {
+                self.ext_ptr_add(ip, key);
+            }
+        }
         self.dirty.insert(svc_key_of(key));
         changed
+    }
+
+    /// Index a Service under one of its external IPs (once, however often it lists it).
+    fn ext_ptr_add(&mut self, ip: IpAddr, key: &ObjectKey) {
+        let mut owners: Vec<ObjectKey> = self
+            .working
+            .ext_ptr
+            .get(&ip)
+            .map(|l| l.to_vec())
+            .unwrap_or_default();
+        if !owners.contains(key) {
+            owners.push(key.clone());
+            self.working.ext_ptr.insert(ip, owners.into());
+        }
+    }
+
+    fn ext_ptr_remove(&mut self, ip: IpAddr, key: &ObjectKey) {
+        let Some(owners) = self.working.ext_ptr.get(&ip) else {
+            return;
+        };
+        let rest: Vec<ObjectKey> = owners.iter().filter(|k| *k != key).cloned().collect();
+        if rest.is_empty() {
+            self.working.ext_ptr.remove(&ip);
+        } else if rest.len() != owners.len() {
+            self.working.ext_ptr.insert(ip, rest.into());
+        }
     }
 
     // ---- EndpointSlices -------------------------------------------------------------
@@ -479,9 +515,10 @@ impl Writer {
         self.local_ips = ips;
     }
 
-    /// Nameserver discovery (spec §11): the Services whose endpoints are our own addresses,
-    /// else `ns.dns` with each local address.
-    fn ns_addrs(&self) -> Vec<NsAddr> {
+    /// The Services whose endpoints are this server's own addresses (spec §11), with the
+    /// slice holding the address (once per local IP and slice), and whether any slice holds
+    /// one of the addresses at all.
+    fn own_services(&self) -> (Vec<(&Service, &SliceRec)>, bool) {
         let mut out = Vec::new();
         let mut found = false;
         for lip in &self.local_ips {
@@ -505,35 +542,45 @@ impl Writer {
                     namespace: slice.key.namespace.clone(),
                     name: plain_service(slice),
                 };
-                let Some(svc) = self.services.get(&svc_key) else {
-                    continue;
-                };
-                let Some(base) = full_label_list(&[
-                    svc.key.name.as_bytes(),
-                    svc.key.namespace.as_bytes(),
-                    b"svc",
-                ]) else {
-                    continue;
-                };
-                if svc.is_headless() {
-                    for a in rec.addrs.iter() {
-                        let (Some(ip), Some(host)) = (a.ip, full_label_list(&[&a.host])) else {
-                            continue;
-                        };
-                        let mut rel = host.into_vec();
-                        rel.extend_from_slice(&base);
-                        out.push(NsAddr {
-                            rel: rel.into(),
-                            ip,
-                        });
-                    }
-                } else {
-                    for ip in svc.cluster_ips.iter().filter_map(|t| parse_ip(t)) {
-                        out.push(NsAddr {
-                            rel: base.clone(),
-                            ip,
-                        });
-                    }
+                if let Some(svc) = self.services.get(&svc_key) {
+                    out.push((&**svc, &**rec));
+                }
+            }
+        }
+        (out, found)
+    }
+
+    /// Nameserver discovery (spec §11): the Services whose endpoints are our own addresses,
+    /// else `ns.dns` with each local address.
+    fn ns_addrs(&self) -> Vec<NsAddr> {
+        let mut out = Vec::new();
+        let (own, found) = self.own_services();
+        for (svc, rec) in own {
+            let Some(base) = full_label_list(&[
+                svc.key.name.as_bytes(),
+                svc.key.namespace.as_bytes(),
+                b"svc",
+            ]) else {
+                continue;
+            };
+            if svc.is_headless() {
+                for a in rec.addrs.iter() {
+                    let (Some(ip), Some(host)) = (a.ip, full_label_list(&[&a.host])) else {
+                        continue;
+                    };
+                    let mut rel = host.into_vec();
+                    rel.extend_from_slice(&base);
+                    out.push(NsAddr {
+                        rel: rel.into(),
+                        ip,
+                    });
+                }
+            } else {
+                for ip in svc.cluster_ips.iter().filter_map(|t| parse_ip(t)) {
+                    out.push(NsAddr {
+                        rel: base.clone(),
+                        ip,
+                    });
                 }
             }
         }
@@ -546,6 +593,28 @@ impl Writer {
             }
         }
         out
+    }
+
+    /// Nameserver discovery in *k8s_external*'s mode (CoreDNS's `nsAddrs(external, ..)`):
+    /// the external IPs of those Services (hostnames left out), or with `headless` the
+    /// endpoint addresses of headless ones; the local addresses when no slice holds one.
+    /// Returns the lists without and with `headless`.
+    fn ns_external(&self) -> (Vec<IpAddr>, Vec<IpAddr>) {
+        let (own, found) = self.own_services();
+        if !found {
+            return (self.local_ips.clone(), self.local_ips.clone());
+        }
+        let (mut plain, mut headless) = (Vec::new(), Vec::new());
+        for (svc, rec) in own {
+            let externals = || external_list(svc).into_iter().filter_map(parse_ip);
+            plain.extend(externals());
+            if svc.is_headless() {
+                headless.extend(rec.addrs.iter().filter_map(|a| a.ip));
+            } else {
+                headless.extend(externals());
+            }
+        }
+        (plain, headless)
     }
 
     // ---- Reverse map ----------------------------------------------------------------
@@ -635,6 +704,13 @@ impl Writer {
         let ns = self.ns_addrs();
         if *self.working.ns_addrs != *ns {
             self.working.ns_addrs = ns.into();
+        }
+        let (plain, headless) = self.ns_external();
+        if *self.working.ns_external != *plain {
+            self.working.ns_external = plain.into();
+        }
+        if *self.working.ns_external_headless != *headless {
+            self.working.ns_external_headless = headless.into();
         }
     }
 }

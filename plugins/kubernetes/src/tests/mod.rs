@@ -2,6 +2,7 @@
 //! through the plugin, and table-driven cases per area.
 
 mod build;
+mod companions;
 mod index;
 mod matrix;
 mod options;
@@ -11,7 +12,6 @@ mod wiring;
 
 use std::sync::Arc;
 
-use signpost_k8s_model::{EndpointSlice, Event, Namespace, Pod, Service, ServiceImport};
 use signpost_plugin::testing::{request, request_with, run, Case, NxDomain};
 use signpost_plugin::{Chain, Dispenser, Transport};
 use signpost_wire::text::message_sections;
@@ -22,24 +22,6 @@ use crate::handler::Kubernetes;
 use crate::index::{Feeds, Index, IndexOptions};
 
 pub(crate) use build::*;
-
-/// The serial every test index reports (CoreDNS's tests use the same number).
-pub(crate) const SERIAL: i64 = 1499347823;
-
-/// The objects a test cluster holds.
-#[derive(Default, Clone)]
-pub(crate) struct World {
-    pub(crate) services: Vec<Service>,
-    pub(crate) slices: Vec<EndpointSlice>,
-    pub(crate) pods: Vec<Pod>,
-    pub(crate) namespaces: Vec<Namespace>,
-    pub(crate) imports: Vec<ServiceImport>,
-    pub(crate) mcs_slices: Vec<EndpointSlice>,
-}
-
-fn arcs<T: Clone>(v: &[T]) -> Vec<Arc<T>> {
-    v.iter().cloned().map(Arc::new).collect()
-}
 
 /// A plugin on an index fed with a world, ending in a plugin that answers NXDOMAIN without
 /// an SOA (so a fallthrough is visible).
@@ -112,24 +94,6 @@ impl Harness {
         }
         assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     }
-}
-
-/// Feed every kind as a first list.
-pub(crate) fn feed(index: &Arc<Index>, w: &World) {
-    index
-        .namespaces()
-        .on_event(&Event::Reset(arcs(&w.namespaces)));
-    index.services().on_event(&Event::Reset(arcs(&w.services)));
-    index
-        .endpoint_slices()
-        .on_event(&Event::Reset(arcs(&w.slices)));
-    index.pods().on_event(&Event::Reset(arcs(&w.pods)));
-    index
-        .service_imports()
-        .on_event(&Event::Reset(arcs(&w.imports)));
-    index
-        .mcs_endpoint_slices()
-        .on_event(&Event::Reset(arcs(&w.mcs_slices)));
 }
 
 /// Every section of a response as text (names keep their case), for case-sensitive checks.

@@ -1,0 +1,102 @@
+//! `k8s_external [ZONES...] { apex APEX; ttl TTL; headless; fallthrough [ZONES...] }`, read
+//! as CoreDNS reads it, and the plugin built from it.
+
+use std::sync::Arc;
+
+use signpost_corefile::go_text::atoi;
+use signpost_corefile::normalize_zone;
+use signpost_kubernetes::ExternalSlot;
+use signpost_plugin::{CorefileError, Directive, Dispenser, Fallthrough, SetupContext};
+use signpost_transfer::Providers;
+use signpost_wire::Name;
+
+use crate::handler::External;
+
+pub(crate) const NAME: &str = "k8s_external";
+
+/// Everything the directive says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Config {
+    /// Zones in the order given (the first names PTR targets).
+    pub(crate) zones: Vec<Name>,
+    /// `apex`, as a name relative to each zone (`dns.`).
+    pub(crate) apex: Name,
+    pub(crate) ttl: u32,
+    pub(crate) headless: bool,
+    pub(crate) fall: Fallthrough,
+}
+
+pub(crate) fn setup(
+    ctx: &mut SetupContext<'_>,
+    directives: &[Directive],
+) -> Result<(), CorefileError> {
+    let config = parse(directives, ctx.zones()).map_err(|e| e.with_plugin(NAME))?;
+    // The kubernetes plugin is set up after this one and leaves its index in the slot.
+    let slot = ctx.block_state::<ExternalSlot>().clone();
+    let plugin = Arc::new(External::new(config, slot.clone()));
+    ctx.add_plugin(plugin.clone());
+    ctx.block_state::<Providers>().register(plugin);
+    ctx.on_startup(move |_| match slot.get() {
+        Some(_) => Ok(()),
+        None => Err(format!("plugin/{NAME}: kubernetes plugin not loaded")),
+    });
+    Ok(())
+}
+
+/// Read the `k8s_external` directives of a block (a later one replaces the zones of an
+/// earlier one, and adds its options, as in CoreDNS).
+pub(crate) fn parse(directives: &[Directive], block: &[Name]) -> Result<Config, CorefileError> {
+    let mut c = Config {
+        zones: Vec::new(),
+        apex: Name::from_text("dns").unwrap_or_default(),
+        ttl: 5,
+        headless: false,
+        fall: Fallthrough::default(),
+    };
+    for directive in directives {
+        let mut d = Dispenser::new(directive);
+        d.next();
+        let args = d.remaining_args();
+        c.zones = origins(&args, block);
+        while d.next_block() {
+            match d.val() {
+                "ttl" => {
+                    let args = d.remaining_args();
+                    let first = args.first().ok_or_else(|| d.arg_err())?;
+                    let t = atoi(first).map_err(|e| d.err(e))?;
+                    if !(0..=3600).contains(&t) {
+                        return Err(d.err(format!("ttl must be in range [0, 3600]: {t}")));
+                    }
+                    c.ttl = t as u32;
+                }
+                "apex" => {
+                    let args = d.remaining_args();
+                    let first = args.first().ok_or_else(|| d.arg_err())?;
+                    let name = Name::from_text(first)
+                        .ok()
+                        .filter(|n| !n.is_root())
+                        .ok_or_else(|| d.err(format!("invalid apex '{first}'")))?;
+                    c.apex = name;
+                }
+                // Takes no arguments and, as in CoreDNS, consumes none.
+                "headless" => c.headless = true,
+                "fallthrough" => c.fall = Fallthrough::parse(&mut d)?,
+                other => return Err(d.err(format!("unknown property '{other}'"))),
+            }
+        }
+    }
+    Ok(c)
+}
+
+/// CoreDNS's `OriginsFromArgsOrServerBlock`: the arguments normalised (CIDRs become reverse
+/// zones, invalid ones are silently dropped), or the block's zones when there are none.
+fn origins(args: &[String], block: &[Name]) -> Vec<Name> {
+    if args.is_empty() {
+        return block.iter().map(Name::lowercase).collect();
+    }
+    args.iter()
+        .flat_map(|a| normalize_zone(a).unwrap_or_default())
+        .filter_map(|z| Name::from_text(&z).ok())
+        .map(|n| n.lowercase())
+        .collect()
+}

@@ -1,0 +1,109 @@
+//! Search paths for *autopath* (`autopath @kubernetes`, CoreDNS's `Kubernetes.AutoPath`).
+//!
+//! For a query in one of the plugin's zones from a pod this plugin knows (`pods verified`),
+//! the pod's resolver searches `<namespace>.svc.<zone>`, `svc.<zone>`, `<zone>`, then the
+//! domains of the node's resolv.conf; that list (the matched zone, and the `search` line of
+//! this server's own `/etc/resolv.conf`, as CoreDNS assumes) ends with the root, standing for
+//! the name as asked.
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
+
+use signpost_autopath::AutoPather;
+use signpost_plugin::Request;
+use signpost_wire::Name;
+
+use crate::config::{KubernetesConfig, PodMode};
+use crate::index::Index;
+
+/// The search-path provider of one `kubernetes` stanza.
+pub(crate) struct PodSearchPath {
+    zones: Vec<Name>,
+    verified: bool,
+    index: Arc<Index>,
+    /// The `search` line of this server's resolv.conf, read at start-up.
+    resolv: Arc<OnceLock<Vec<Name>>>,
+}
+
+impl PodSearchPath {
+    pub(crate) fn new(
+        config: &KubernetesConfig,
+        index: Arc<Index>,
+        resolv: Arc<OnceLock<Vec<Name>>>,
+    ) -> PodSearchPath {
+        PodSearchPath {
+            zones: config.zones.clone(),
+            verified: config.pods == PodMode::Verified,
+            index,
+            resolv,
+        }
+    }
+}
+
+/// The client address as Go prints it (an IPv4-mapped address as IPv4), on the stack.
+fn ip_text(ip: IpAddr, buf: &mut [u8; 64]) -> Option<&[u8]> {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    write!(cursor, "{ip}").ok()?;
+    let n = cursor.position() as usize;
+    Some(&buf[..n])
+}
+
+impl AutoPather for PodSearchPath {
+    fn search_path(&self, req: &Request<'_>, path: &mut Vec<Name>) -> bool {
+        let qname = req.qname();
+        let Some(zone) = self
+            .zones
+            .iter()
+            .filter(|z| qname.is_subdomain_of(z))
+            .max_by_key(|z| z.len())
+        else {
+            return false;
+        };
+        if !self.verified {
+            return false;
+        }
+        let mut buf = [0u8; 64];
+        let Some(ip) = ip_text(req.client.ip(), &mut buf) else {
+            return false;
+        };
+        let snap = self.index.snapshot();
+        let Some(pod) = snap.pods.get(ip).and_then(|pods| pods.first()) else {
+            return false;
+        };
+        let Ok(svc) = zone.prepend_label(b"svc") else {
+            return false;
+        };
+        let Ok(first) = svc.prepend_label(pod.namespace.as_bytes()) else {
+            return false;
+        };
+        path.push(first.lowercase());
+        path.push(svc);
+        path.push(*zone);
+        if let Some(search) = self.resolv.get() {
+            path.extend_from_slice(search);
+        }
+        path.push(Name::root());
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_addresses_as_go_prints_them() {
+        let mut buf = [0u8; 64];
+        let t = |ip: &str, buf: &mut [u8; 64]| {
+            String::from_utf8(ip_text(ip.parse().unwrap(), buf).unwrap().to_vec()).unwrap()
+        };
+        assert_eq!(t("10.1.2.3", &mut buf), "10.1.2.3");
+        assert_eq!(t("::ffff:10.1.2.3", &mut buf), "10.1.2.3");
+        assert_eq!(t("fd00:0::1", &mut buf), "fd00::1");
+    }
+}
