@@ -140,6 +140,16 @@ async fn serve(args: Args, path: Option<PathBuf>) -> i32 {
                 .collect::<Vec<_>>()
         })
         .collect();
+    // Signals are trapped before the start, which may wait for Kubernetes data: a reload or
+    // stop sent meanwhile is handled once serving, never fatal.
+    let (Ok(mut term), Ok(mut int), Ok(mut usr1)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::user_defined1()),
+    ) else {
+        eprintln!("cannot install signal handlers");
+        return 1;
+    };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let control = Control::new(tx);
     let mut server = match Server::start(config, ServeOptions::default(), control).await {
@@ -165,14 +175,6 @@ async fn serve(args: Args, path: Option<PathBuf>) -> i32 {
         "coredns_reload_failed_total",
         "Counter of the number of failed reload attempts.",
     );
-    let (Ok(mut term), Ok(mut int), Ok(mut usr1)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::user_defined1()),
-    ) else {
-        eprintln!("cannot install signal handlers");
-        return 1;
-    };
     loop {
         let reload = tokio::select! {
             _ = term.recv() => break,

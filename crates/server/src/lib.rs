@@ -35,7 +35,7 @@ pub use tcp::TcpLimits;
 
 use http::{HttpListener, Routes};
 use tcp::TcpListener;
-use udp::UdpListener;
+use udp::{UdpListener, UdpSockets};
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -119,37 +119,25 @@ impl Server {
     async fn apply(&mut self, config: Config) -> Result<(), String> {
         let rt = Handle::current();
         let Config { listeners, parts } = config;
-        // Bind new DNS addresses first.
-        let mut fresh: HashMap<SocketAddr, DnsListener> = HashMap::new();
+
+        // 1. Bind every new DNS address (UDP first, which picks the port under an override,
+        //    then TCP on the same port) without answering on any of them yet.
+        let mut bound: Vec<(SocketAddr, Router, UdpSockets, std::net::TcpListener)> = Vec::new();
         let mut swaps: Vec<(SocketAddr, Router)> = Vec::new();
         for spec in listeners {
             if self.dns.contains_key(&spec.key) {
                 swaps.push((spec.key, spec.router));
                 continue;
             }
-            let router = Arc::new(ArcSwap::from_pointee(spec.router));
-            // Bind UDP (which picks the port under an override), then TCP on the same port,
-            // and only then start answering: a client never finds one transport up and the
-            // other not yet bound.
             let sockets = UdpListener::bind(spec.bind, self.opts.udp_workers)
                 .map_err(|e| format!("listen udp {}: {e}", spec.bind))?;
             let tcp_addr = SocketAddr::new(spec.bind.ip(), sockets.addr.port());
-            let tcp = match TcpListener::start(tcp_addr, router.clone(), self.opts.tcp) {
-                Ok(t) => t,
-                Err(e) => {
-                    for (_, l) in fresh {
-                        l.udp.stop();
-                        l.tcp.stop();
-                    }
-                    return Err(format!("listen tcp {tcp_addr}: {e}"));
-                }
-            };
-            let udp = sockets
-                .start(router.clone(), rt.clone())
-                .map_err(|e| format!("listen udp {}: {e}", spec.bind))?;
-            fresh.insert(spec.key, DnsListener { router, udp, tcp });
+            let tcp =
+                TcpListener::bind(tcp_addr).map_err(|e| format!("listen tcp {tcp_addr}: {e}"))?;
+            bound.push((spec.key, spec.router, sockets, tcp));
         }
-        // New HTTP addresses.
+
+        // 2. New HTTP addresses.
         let mut http_routes = group_routes(&parts.http);
         let mut fresh_http: HashMap<String, HttpListener> = HashMap::new();
         for (addr, routes) in http_routes.iter() {
@@ -157,26 +145,67 @@ impl Server {
                 continue;
             }
             let bind = match self.opts.http_override {
-                Some(ip) => SocketAddr::new(ip, 0),
-                None => http::resolve(addr)?,
+                Some(ip) => Ok(SocketAddr::new(ip, 0)),
+                None => http::resolve(addr),
             };
-            let l = HttpListener::start(bind, routes.clone())
-                .await
-                .map_err(|e| format!("listen http {addr}: {e}"))?;
-            fresh_http.insert(addr.clone(), l);
-        }
-        // Everything bound: switch over, then retire what the new configuration dropped.
-        let mut wanted: HashSet<SocketAddr> = fresh.keys().copied().collect();
-        for (key, router) in swaps {
-            wanted.insert(key);
-            if let Some(l) = self.dns.get(&key) {
-                l.router.store(Arc::new(router));
+            let started = match bind {
+                Ok(bind) => HttpListener::start(bind, routes.clone())
+                    .await
+                    .map_err(|e| format!("listen http {addr}: {e}")),
+                Err(e) => Err(e),
+            };
+            match started {
+                Ok(l) => {
+                    fresh_http.insert(addr.clone(), l);
+                }
+                Err(e) => {
+                    fresh_http.into_values().for_each(HttpListener::stop);
+                    return Err(e);
+                }
             }
         }
+
+        // 3. Start-up hooks run before any new socket answers, as CoreDNS's do: a plugin
+        //    that must load its data first (the kubernetes plugin's first lists) holds the
+        //    start, and on reload the old configuration keeps answering meanwhile. Work the
+        //    two configurations share (a Kubernetes watch) carries over, because the old
+        //    one is retired only after this.
+        let kept: HashSet<SocketAddr> = swaps.iter().map(|(k, _)| *k).collect();
+        let mut addrs: Vec<(Transport, SocketAddr)> = Vec::new();
+        for (key, l) in &self.dns {
+            if kept.contains(key) {
+                addrs.push((Transport::Udp, l.udp.addr));
+                addrs.push((Transport::Tcp, l.tcp.addr));
+            }
+        }
+        for (_, _, udp, tcp) in &bound {
+            addrs.push((Transport::Udp, udp.addr));
+            if let Ok(a) = tcp.local_addr() {
+                addrs.push((Transport::Tcp, a));
+            }
+        }
+        addrs.sort();
+        let runtime = Runtime {
+            handle: rt.clone(),
+            control: self.control.clone(),
+            corefile: parts.corefile.clone(),
+            listeners: addrs,
+        };
+        if self.opts.run_startup_hooks {
+            for hook in parts.startup {
+                if let Err(e) = hook(&runtime) {
+                    fresh_http.into_values().for_each(HttpListener::stop);
+                    return Err(e);
+                }
+            }
+        }
+
+        // 4. Serve: retire the listeners the new configuration dropped, swap the kept
+        //    ones' routers, start the new ones.
         let retired: Vec<SocketAddr> = self
             .dns
             .keys()
-            .filter(|k| !wanted.contains(k))
+            .filter(|k| !kept.contains(k))
             .copied()
             .collect();
         for key in retired {
@@ -185,7 +214,20 @@ impl Server {
                 l.udp.stop();
             }
         }
-        self.dns.extend(fresh);
+        for (key, router) in swaps {
+            if let Some(l) = self.dns.get(&key) {
+                l.router.store(Arc::new(router));
+            }
+        }
+        for (key, router, udp, tcp) in bound {
+            let router = Arc::new(ArcSwap::from_pointee(router));
+            let tcp = TcpListener::start(tcp, router.clone(), self.opts.tcp)
+                .map_err(|e| format!("listen tcp: {e}"))?;
+            let udp = udp
+                .start(router.clone(), rt.clone())
+                .map_err(|e| format!("listen udp: {e}"))?;
+            self.dns.insert(key, DnsListener { router, udp, tcp });
+        }
         let retired: Vec<String> = self
             .http
             .keys()
@@ -204,28 +246,13 @@ impl Server {
         }
         self.http.extend(fresh_http);
         ready::install(parts.ready);
-        // The new configuration starts before the old one is retired, so work both share
-        // (a Kubernetes watch on the same cluster) carries over instead of restarting.
-        let runtime = Runtime {
-            handle: rt,
-            control: self.control.clone(),
-            corefile: parts.corefile.clone(),
-            listeners: self.dns_addrs(),
-        };
-        let mut started = Ok(());
-        if self.opts.run_startup_hooks {
-            for hook in parts.startup {
-                if let Err(e) = hook(&runtime) {
-                    started = Err(e);
-                    break;
-                }
-            }
-        }
+
+        // 5. Retire the old configuration.
         let old_hooks = std::mem::replace(&mut self.shutdown, parts.shutdown);
         for hook in old_hooks {
             hook(false).await;
         }
-        started
+        Ok(())
     }
 
     /// Every DNS address served.

@@ -53,12 +53,8 @@ pub(crate) struct TcpListener {
 }
 
 impl TcpListener {
-    /// Bind and start accepting. Must run inside the runtime.
-    pub(crate) fn start(
-        addr: SocketAddr,
-        router: Arc<ArcSwap<Router>>,
-        limits: TcpLimits,
-    ) -> io::Result<TcpListener> {
+    /// Bind `addr` and listen, without accepting yet (see [`TcpListener::start`]).
+    pub(crate) fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
         let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
         if addr.is_ipv6() {
             s.set_only_v6(!addr.ip().is_unspecified())?;
@@ -67,7 +63,16 @@ impl TcpListener {
         s.set_nonblocking(true)?;
         s.bind(&addr.into())?;
         s.listen(1024)?;
-        let listener = TokioListener::from_std(s.into())?;
+        Ok(s.into())
+    }
+
+    /// Start accepting on a bound socket. Must run inside the runtime.
+    pub(crate) fn start(
+        std_listener: std::net::TcpListener,
+        router: Arc<ArcSwap<Router>>,
+        limits: TcpLimits,
+    ) -> io::Result<TcpListener> {
+        let listener = TokioListener::from_std(std_listener)?;
         let bound = listener.local_addr()?;
         let conns = Arc::new(Semaphore::new(limits.max_connections));
         let task = tokio::spawn(async move {

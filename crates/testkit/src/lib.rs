@@ -85,6 +85,34 @@ impl Signpost {
         corefile: &str,
         files: &[(&str, &str)],
     ) -> Signpost {
+        Self::start_with_env(bin, dir, port, corefile, files, &[])
+    }
+
+    /// Like [`Signpost::start_in`], with extra environment variables for the process (for
+    /// example `KUBERNETES_SERVICE_HOST` for an in-cluster configuration).
+    pub fn start_with_env(
+        bin: &str,
+        dir: TempDir,
+        port: u16,
+        corefile: &str,
+        files: &[(&str, &str)],
+        env: &[(&str, &str)],
+    ) -> Signpost {
+        Self::try_start_with_env(bin, dir, port, corefile, files, env)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Like [`Signpost::start_with_env`], but when the process exits before it answers (for
+    /// example because a port picked with [`free_port`] was taken meanwhile) returns what it
+    /// printed instead of panicking, so the caller can try again with other ports.
+    pub fn try_start_with_env(
+        bin: &str,
+        dir: TempDir,
+        port: u16,
+        corefile: &str,
+        files: &[(&str, &str)],
+        env: &[(&str, &str)],
+    ) -> Result<Signpost, String> {
         for (name, content) in files {
             dir.write(name, &content.replace("{PORT}", &port.to_string()));
         }
@@ -97,6 +125,7 @@ impl Signpost {
             .arg("-dns.port")
             .arg(port.to_string())
             .current_dir(dir.path())
+            .envs(env.iter().copied())
             .stdout(out.try_clone().expect("dup"))
             .stderr(out)
             .stdin(Stdio::null())
@@ -110,15 +139,15 @@ impl Signpost {
             corefile: corefile_path,
             log,
         };
-        s.wait_ready();
-        s
+        s.wait_ready()?;
+        Ok(s)
     }
 
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("signpost exited with {status}:\n{}", self.log());
+                return Err(format!("signpost exited with {status}:\n{}", self.log()));
             }
             if query_udp_raw(
                 self.addr,
@@ -127,7 +156,7 @@ impl Signpost {
             )
             .is_some()
             {
-                return;
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
