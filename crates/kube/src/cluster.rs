@@ -169,7 +169,9 @@ impl ClusterInner {
 
     /// Drops what is known about a part (nothing uses it any more).
     fn forget(&self, part: Part) {
-        self.update(part, Ok(()), false);
+        // A watch that stops (its last subscriber left) proves nothing about the connection:
+        // drop its failure without logging a recovery that did not happen.
+        lock(&self.health).failing.remove(&part);
     }
 
     /// `success`: an `Ok` proves the connection works (a request succeeded), rather than
