@@ -21,6 +21,7 @@ pub mod lifecycle;
 pub mod ready;
 mod request;
 mod setup;
+pub mod subquery;
 pub mod testing;
 mod zones;
 

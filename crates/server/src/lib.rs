@@ -129,11 +129,7 @@ impl Server {
                 swaps.push((spec.key, spec.router));
                 continue;
             }
-            let sockets = UdpListener::bind(spec.bind, self.opts.udp_workers)
-                .map_err(|e| format!("listen udp {}: {e}", spec.bind))?;
-            let tcp_addr = SocketAddr::new(spec.bind.ip(), sockets.addr.port());
-            let tcp =
-                TcpListener::bind(tcp_addr).map_err(|e| format!("listen tcp {tcp_addr}: {e}"))?;
+            let (sockets, tcp) = self.bind_pair(spec.bind)?;
             bound.push((spec.key, spec.router, sockets, tcp));
         }
 
@@ -253,6 +249,23 @@ impl Server {
             hook(false).await;
         }
         Ok(())
+    }
+
+    /// Bind UDP on `addr`, then TCP on the port UDP got. With port 0 (an ephemeral port)
+    /// the TCP side of the port the kernel picked for UDP may be taken; then try another.
+    fn bind_pair(&self, addr: SocketAddr) -> Result<(UdpSockets, std::net::TcpListener), String> {
+        let tries = if addr.port() == 0 { 20 } else { 1 };
+        let mut last = String::new();
+        for _ in 0..tries {
+            let sockets = UdpListener::bind(addr, self.opts.udp_workers)
+                .map_err(|e| format!("listen udp {addr}: {e}"))?;
+            let tcp_addr = SocketAddr::new(addr.ip(), sockets.addr.port());
+            match TcpListener::bind(tcp_addr) {
+                Ok(tcp) => return Ok((sockets, tcp)),
+                Err(e) => last = format!("listen tcp {tcp_addr}: {e}"),
+            }
+        }
+        Err(last)
     }
 
     /// Every DNS address served.

@@ -8,21 +8,11 @@
 use std::net::IpAddr;
 
 use signpost_kubernetes::ServiceView;
-use signpost_wire::text::Record;
 use signpost_wire::{rtype, Name, Owner, RData, Response, Section};
 
 use crate::lookup::{Hit, Hits, Host};
 
-/// What an out-of-zone lookup gave.
-#[derive(Debug, Clone)]
-pub(crate) enum Upstream {
-    /// The answer section of the reply (its rcode is ignored), and its TC bit.
-    Answer(Vec<Record>, bool),
-    /// No reply (nothing is added).
-    NoMessage,
-    /// It needs I/O: the query goes to the async path.
-    NeedAsync,
-}
+pub(crate) use signpost_plugin::subquery::Upstream;
 
 /// Resolves a name for a record type.
 pub(crate) type Lookup<'l> = dyn FnMut(&Name, u16) -> Upstream + 'l;

@@ -6,26 +6,18 @@
 //! here they go through this plugin and the rest of the chain (normally *kubernetes* and
 //! *forward*), on the async path when that needs network I/O.
 
-use std::cell::Cell;
-
 use signpost_kubernetes::{reverse_address, ExternalSlot, ExternalSource, IndexView};
+use signpost_plugin::subquery;
 use signpost_plugin::{BoxFuture, Next, Plugin, Request, Step};
-use signpost_wire::text::Record;
-use signpost_wire::{build_query, rcode, records, rtype, Name, Owner, Query, RData, Response};
-use signpost_wire::{Section, HEADER_LEN};
+use signpost_wire::HEADER_LEN;
+use signpost_wire::{rcode, rtype, Name, Owner, RData, Response};
 
 use crate::answer::{ns1, rdata, Lookup, Upstream, Writer};
 use crate::lookup::{lookup, Found};
 use crate::setup::{Config, NAME};
 
-/// Nesting limit for hostname lookups that come back to this plugin.
-const MAX_UPSTREAM_DEPTH: u8 = 8;
 /// Most labels a Service name below the zone can have (`_port._proto.svc.ns`).
 const MAX_LABELS: usize = 4;
-
-thread_local! {
-    static UPSTREAM_DEPTH: Cell<u8> = const { Cell::new(0) };
-}
 
 /// What the pipeline decided.
 enum Reply {
@@ -247,83 +239,6 @@ impl External {
             }
         }
     }
-
-    /// A query for `target` made from `req` (same ID, RD and EDNS size).
-    fn sub_packet(req: &Request<'_>, target: &Name, qtype: u16) -> Vec<u8> {
-        let q = &req.query;
-        build_query(q.id, target, qtype, q.rd(), q.edns.map(|e| e.udp_size))
-    }
-
-    /// Resolve a hostname through this plugin and the rest of the chain, without waiting
-    /// for I/O.
-    fn upstream_sync(
-        &self,
-        req: &Request<'_>,
-        next: Next<'_>,
-        target: &Name,
-        qtype: u16,
-    ) -> Upstream {
-        if UPSTREAM_DEPTH.with(Cell::get) >= MAX_UPSTREAM_DEPTH {
-            return Upstream::NoMessage;
-        }
-        let packet = Self::sub_packet(req, target, qtype);
-        let Ok(query) = Query::parse(&packet) else {
-            return Upstream::NoMessage;
-        };
-        let sub = Request { query, ..*req };
-        let mut r = Response::new();
-        UPSTREAM_DEPTH.with(|d| d.set(d.get() + 1));
-        let done = match self.serve(&sub, &mut r, next) {
-            Step::Answered => true,
-            Step::Error(rc, _) => {
-                r.error(&sub.query, rc);
-                true
-            }
-            Step::Next => next.run(&sub, &mut r).is_some(),
-            Step::Async => false,
-        };
-        UPSTREAM_DEPTH.with(|d| d.set(d.get() - 1));
-        if done {
-            extract(&r)
-        } else {
-            Upstream::NeedAsync
-        }
-    }
-
-    /// The same on the async path.
-    async fn upstream_async(
-        &self,
-        req: &Request<'_>,
-        next: Next<'_>,
-        target: Name,
-        qtype: u16,
-    ) -> Upstream {
-        let packet = Self::sub_packet(req, &target, qtype);
-        let Ok(query) = Query::parse(&packet) else {
-            return Upstream::NoMessage;
-        };
-        let sub = Request { query, ..*req };
-        let mut r = Response::new();
-        match self.serve_async(&sub, &mut r, next).await {
-            Step::Answered => {}
-            Step::Error(rc, _) => r.error(&sub.query, rc),
-            Step::Next | Step::Async => {
-                next.run_async(&sub, &mut r).await;
-            }
-        }
-        extract(&r)
-    }
-}
-
-/// The answer records of a reply.
-fn extract(r: &Response) -> Upstream {
-    let msg = r.bytes();
-    let answers = records(msg)
-        .filter_map(Result::ok)
-        .filter(|rec| rec.section == Section::Answer)
-        .filter_map(|rec| Record::from_wire(msg, &rec).ok())
-        .collect();
-    Upstream::Answer(answers, r.truncated())
 }
 
 fn step(reply: Reply) -> Step {
@@ -341,9 +256,9 @@ impl Plugin for External {
 
     fn serve(&self, req: &Request<'_>, resp: &mut Response, next: Next<'_>) -> Step {
         let mut needs_io = false;
-        let reply = self.answer(req, resp, &mut |target, qtype| match self
-            .upstream_sync(req, next, target, qtype)
-        {
+        let reply = self.answer(req, resp, &mut |target, qtype| match subquery::resolve(
+            self, req, next, target, qtype,
+        ) {
             Upstream::NeedAsync => {
                 needs_io = true;
                 Upstream::NeedAsync
@@ -375,7 +290,7 @@ impl Plugin for External {
                     {
                         return a.clone();
                     }
-                    match self.upstream_sync(req, next, target, qtype) {
+                    match subquery::resolve(self, req, next, target, qtype) {
                         Upstream::NeedAsync => {
                             wanted.push((*target, qtype));
                             Upstream::NeedAsync
@@ -387,7 +302,7 @@ impl Plugin for External {
                     return step(reply);
                 }
                 for (target, qtype) in wanted {
-                    let a = self.upstream_async(req, next, target, qtype).await;
+                    let a = subquery::resolve_async(self, req, next, target, qtype).await;
                     fetched.push((target, qtype, a));
                 }
             }

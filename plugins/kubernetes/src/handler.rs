@@ -6,16 +6,13 @@
 //! by sending the target through the server again; here the target goes through this plugin
 //! and the rest of the chain (normally `forward`), on the async path when that needs I/O.
 
-use std::cell::Cell;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use signpost_plugin::subquery::{self, Upstream};
 use signpost_plugin::{BoxFuture, Fallthrough, Next, Plugin, Request, Step};
 use signpost_wire::text::{Record, RecordData};
-use signpost_wire::{
-    build_query, class, rcode, records, rtype, Name, Owner, Query, RData, Response, Section,
-    HEADER_LEN,
-};
+use signpost_wire::{class, rcode, rtype, Name, Owner, RData, Response, Section, HEADER_LEN};
 
 use crate::answer::{self, Family, RespSink, VecSink};
 use crate::config::KubernetesConfig;
@@ -35,12 +32,6 @@ static VERSION_TXT: std::sync::LazyLock<[String; 1]> =
 const VERSION_TTL: u32 = 28800;
 /// Longest CNAME chain followed (CoreDNS's `maxCnameChainLength`).
 const MAX_CHAIN: usize = 10;
-/// Nesting limit for lookups of out-of-zone targets that come back to this plugin.
-const MAX_UPSTREAM_DEPTH: u8 = 8;
-
-thread_local! {
-    static UPSTREAM_DEPTH: Cell<u8> = const { Cell::new(0) };
-}
 
 /// One served zone.
 #[derive(Debug, Clone)]
@@ -48,17 +39,6 @@ struct ZoneInfo {
     name: Name,
     /// Served from ServiceImports.
     mc: bool,
-}
-
-/// What an out-of-zone lookup gave.
-#[derive(Debug, Clone)]
-enum Upstream {
-    /// The answer section of the reply (its rcode is ignored), and its TC bit.
-    Answer(Vec<Record>, bool),
-    /// No reply at all (the CNAME is dropped).
-    NoMessage,
-    /// It needs I/O: redo the query on the async path.
-    NeedAsync,
 }
 
 /// What the pipeline decided.
@@ -411,84 +391,6 @@ impl Kubernetes {
         }
         Ok(())
     }
-
-    /// A query for `target` made from `req` (same ID, RD and EDNS size).
-    fn sub_packet(req: &Request<'_>, target: &Name, qtype: u16) -> Vec<u8> {
-        let q = &req.query;
-        build_query(q.id, target, qtype, q.rd(), q.edns.map(|e| e.udp_size))
-    }
-
-    /// Resolve an out-of-zone target through this plugin and the rest of the chain, without
-    /// waiting for I/O.
-    fn upstream_sync(
-        &self,
-        req: &Request<'_>,
-        next: Next<'_>,
-        target: &Name,
-        qtype: u16,
-    ) -> Upstream {
-        if UPSTREAM_DEPTH.with(Cell::get) >= MAX_UPSTREAM_DEPTH {
-            return Upstream::NoMessage;
-        }
-        let packet = Self::sub_packet(req, target, qtype);
-        let Ok(query) = Query::parse(&packet) else {
-            return Upstream::NoMessage;
-        };
-        let sub = Request { query, ..*req };
-        let mut r = Response::new();
-        UPSTREAM_DEPTH.with(|d| d.set(d.get() + 1));
-        let step = self.serve(&sub, &mut r, next);
-        let done = match step {
-            Step::Answered => true,
-            Step::Error(rc, _) => {
-                r.error(&sub.query, rc);
-                true
-            }
-            Step::Next => next.run(&sub, &mut r).is_some(),
-            Step::Async => false,
-        };
-        UPSTREAM_DEPTH.with(|d| d.set(d.get() - 1));
-        if done {
-            extract(&r)
-        } else {
-            Upstream::NeedAsync
-        }
-    }
-
-    /// The same on the async path.
-    async fn upstream_async(
-        &self,
-        req: &Request<'_>,
-        next: Next<'_>,
-        target: Name,
-        qtype: u16,
-    ) -> Upstream {
-        let packet = Self::sub_packet(req, &target, qtype);
-        let Ok(query) = Query::parse(&packet) else {
-            return Upstream::NoMessage;
-        };
-        let sub = Request { query, ..*req };
-        let mut r = Response::new();
-        match self.serve_async(&sub, &mut r, next).await {
-            Step::Answered => {}
-            Step::Error(rc, _) => r.error(&sub.query, rc),
-            Step::Next | Step::Async => {
-                next.run_async(&sub, &mut r).await;
-            }
-        }
-        extract(&r)
-    }
-}
-
-/// The answer records of a reply.
-fn extract(r: &Response) -> Upstream {
-    let msg = r.bytes();
-    let answers = records(msg)
-        .filter_map(Result::ok)
-        .filter(|rec| rec.section == Section::Answer)
-        .filter_map(|rec| Record::from_wire(msg, &rec).ok())
-        .collect();
-    Upstream::Answer(answers, r.truncated())
 }
 
 fn step(reply: Reply) -> Step {
@@ -506,9 +408,9 @@ impl Plugin for Kubernetes {
 
     fn serve(&self, req: &Request<'_>, resp: &mut Response, next: Next<'_>) -> Step {
         let mut needs_io = false;
-        let reply = self.answer(req, resp, &mut |target, qtype| match self
-            .upstream_sync(req, next, target, qtype)
-        {
+        let reply = self.answer(req, resp, &mut |target, qtype| match subquery::resolve(
+            self, req, next, target, qtype,
+        ) {
             Upstream::NeedAsync => {
                 needs_io = true;
                 Upstream::NeedAsync
@@ -540,7 +442,7 @@ impl Plugin for Kubernetes {
                     {
                         return a.clone();
                     }
-                    match self.upstream_sync(req, next, target, qtype) {
+                    match subquery::resolve(self, req, next, target, qtype) {
                         Upstream::NeedAsync => {
                             wanted = Some((*target, qtype));
                             Upstream::NeedAsync
@@ -551,7 +453,7 @@ impl Plugin for Kubernetes {
                 let Some((target, qtype)) = wanted else {
                     return step(reply);
                 };
-                let a = self.upstream_async(req, next, target, qtype).await;
+                let a = subquery::resolve_async(self, req, next, target, qtype).await;
                 fetched.push((target, qtype, a));
             }
             Step::Error(
