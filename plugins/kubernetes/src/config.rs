@@ -9,12 +9,11 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use signpost_corefile::normalize_zone;
+use signpost_corefile::{go_text, normalize_zone};
 use signpost_kube::Connection;
 use signpost_plugin::{CorefileError, Dispenser, Fallthrough};
 use signpost_wire::Name;
 
-use crate::duration;
 use crate::selector::Selector;
 
 /// Default TTL of every record (CoreDNS's `defaultTTL`).
@@ -261,9 +260,9 @@ pub fn parse_stanza(
                 let Some(first) = args.first() else {
                     return Err(d.arg_err());
                 };
-                let nanos = duration::parse(first)
+                let nanos = go_text::parse_duration(first)
                     .map_err(|e| d.err(format!("failed to parse startup_timeout: {first}, {e}")))?;
-                c.startup_timeout = Duration::from_nanos(nanos.clamp(0, u64::MAX as i128) as u64);
+                c.startup_timeout = Duration::from_nanos(nanos.max(0) as u64);
             }
             "apiserver_qps" => {
                 let args = d.remaining_args();

@@ -3,7 +3,6 @@
 mod answer;
 mod autopath;
 mod config;
-mod duration;
 mod external;
 mod handler;
 mod index;
