@@ -12,16 +12,19 @@
 //! ```
 //!
 //! Objects are reduced to these structs the moment they arrive; full API objects are never
-//! kept. Every field an answer needs is here and nothing else, so 100,000 Services fit in a
-//! few tens of megabytes. Strings that come from the API are kept as given; validation (bad
-//! IPs, overlong names) happens when an index builds its records, where a broken object can
-//! be skipped with a warning without touching the others.
+//! kept. Every field an answer needs is here and nothing else. Strings that repeat across
+//! objects (namespaces, label keys, protocols) are shared through [`shared`]. Strings that
+//! come from the API are kept as given; validation (bad IPs, overlong names) happens when an
+//! index builds its records, where a broken object can be skipped with a warning without
+//! touching the others.
 
 mod objects;
+mod strings;
 mod subscriber;
 
 pub use objects::{
     Endpoint, EndpointSlice, Kind, LoadBalancerIngress, Namespace, ObjectKey, Pod, Port, Service,
     ServiceImport, ServiceType,
 };
+pub use strings::{empty, shared, Labels};
 pub use subscriber::{Event, Subscriber};

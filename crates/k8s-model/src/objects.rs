@@ -1,7 +1,8 @@
 //! Slim objects: the fields DNS reads from each kind (see the kubernetes plugin spec §1.1).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use crate::strings::Labels;
 
 /// Which kind an object is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -81,9 +82,9 @@ pub struct Service {
     /// `status.loadBalancer.ingress`.
     pub load_balancer: Vec<LoadBalancerIngress>,
     /// Labels (label selectors, k8s_gateway's filters).
-    pub labels: BTreeMap<Arc<str>, Arc<str>>,
+    pub labels: Labels,
     /// The annotations DNS plugins read (hostname annotations); others are dropped.
-    pub annotations: BTreeMap<Arc<str>, Arc<str>>,
+    pub annotations: Labels,
 }
 
 impl Service {
@@ -136,7 +137,7 @@ pub struct EndpointSlice {
     /// `ports` (or the -1 sentinel).
     pub ports: Vec<Port>,
     /// Labels.
-    pub labels: BTreeMap<Arc<str>, Arc<str>>,
+    pub labels: Labels,
 }
 
 /// A Pod.
@@ -153,7 +154,7 @@ pub struct Pod {
     /// `status.phase`.
     pub phase: Arc<str>,
     /// Labels.
-    pub labels: BTreeMap<Arc<str>, Arc<str>>,
+    pub labels: Labels,
 }
 
 /// A Namespace.
@@ -162,7 +163,7 @@ pub struct Namespace {
     /// Name (key.namespace is "").
     pub key: ObjectKey,
     /// Labels.
-    pub labels: BTreeMap<Arc<str>, Arc<str>>,
+    pub labels: Labels,
 }
 
 /// An MCS ServiceImport.
@@ -177,5 +178,5 @@ pub struct ServiceImport {
     /// `spec.ports`.
     pub ports: Vec<Port>,
     /// Labels.
-    pub labels: BTreeMap<Arc<str>, Arc<str>>,
+    pub labels: Labels,
 }

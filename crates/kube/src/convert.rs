@@ -11,8 +11,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 use signpost_k8s_model::{
-    Endpoint, EndpointSlice, Kind, LoadBalancerIngress, Namespace, ObjectKey, Pod, Port, Service,
-    ServiceImport, ServiceType,
+    empty, shared, Endpoint, EndpointSlice, Kind, Labels, LoadBalancerIngress, Namespace,
+    ObjectKey, Pod, Port, Service, ServiceImport, ServiceType,
 };
 
 /// Implemented (in this crate) for the model types: [`Service`], [`EndpointSlice`], [`Pod`],
@@ -95,26 +95,35 @@ fn parse<'a, T: Deserialize<'a>>(v: &'a Value) -> Result<T, String> {
     T::deserialize(v).map_err(|e| e.to_string())
 }
 
+/// A text most objects have their own value of (names, IPs); empty is shared.
 fn arc(s: Option<String>) -> Arc<str> {
-    Arc::from(s.unwrap_or_default())
+    match s {
+        Some(s) if !s.is_empty() => Arc::from(s),
+        _ => empty(),
+    }
+}
+
+/// A text many objects repeat (namespaces, protocols, node names): one shared copy.
+fn common(s: Option<String>) -> Arc<str> {
+    s.as_deref().map_or_else(empty, shared)
 }
 
 fn arcs(v: Option<Vec<String>>) -> Vec<Arc<str>> {
-    v.unwrap_or_default().into_iter().map(Arc::from).collect()
+    v.unwrap_or_default()
+        .into_iter()
+        .map(|s| arc(Some(s)))
+        .collect()
 }
 
-fn arc_map(m: Option<BTreeMap<String, String>>) -> BTreeMap<Arc<str>, Arc<str>> {
-    m.unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (Arc::from(k), Arc::from(v)))
-        .collect()
+fn labels(m: Option<BTreeMap<String, String>>) -> Labels {
+    m.unwrap_or_default().into_iter().collect()
 }
 
 /// The sentinel port of a Service or slice without ports.
 fn sentinel() -> Vec<Port> {
     vec![Port {
-        name: Arc::from(""),
-        protocol: Arc::from(""),
+        name: empty(),
+        protocol: empty(),
         port: -1,
     }]
 }
@@ -144,8 +153,17 @@ impl Meta {
 
     fn key(&self) -> ObjectKey {
         ObjectKey {
-            namespace: arc(self.namespace.clone()),
+            namespace: common(self.namespace.clone()),
             name: arc(self.name.clone()),
+        }
+    }
+
+    /// The key with the name shared too: a Service's name recurs in its slices' labels
+    /// and often in its own `app` label.
+    fn shared_key(&self) -> ObjectKey {
+        ObjectKey {
+            namespace: common(self.namespace.clone()),
+            name: common(self.name.clone()),
         }
     }
 }
@@ -175,8 +193,8 @@ impl RawPort {
             None => return Err("port without a number".into()),
         };
         Ok(Port {
-            name: arc(self.name),
-            protocol: arc(self.protocol),
+            name: common(self.name),
+            protocol: common(self.protocol),
             port,
         })
     }
@@ -269,15 +287,15 @@ impl Watchable for Service {
             .filter(|(k, _)| KEPT_ANNOTATIONS.contains(&k.as_str()))
             .collect();
         Ok(Service {
-            key: meta.key(),
+            key: meta.shared_key(),
             service_type,
             cluster_ips,
             external_name: arc(spec.external_name),
             ports,
             external_ips: arcs(spec.external_ips),
             load_balancer,
-            labels: arc_map(meta.labels),
-            annotations: arc_map(Some(annotations)),
+            labels: labels(meta.labels),
+            annotations: labels(Some(annotations)),
         })
     }
 
@@ -329,12 +347,10 @@ impl Watchable for EndpointSlice {
 
     fn from_json(object: &Value) -> Result<EndpointSlice, String> {
         let meta = Meta::of(object)?;
-        let labels = meta.labels.clone().unwrap_or_default();
-        let service_name = labels
-            .get(MCS_SERVICE_NAME_LABEL)
-            .or_else(|| labels.get(SERVICE_NAME_LABEL))
-            .cloned();
-        let source_cluster = labels.get(MCS_SOURCE_CLUSTER_LABEL).cloned();
+        let slice_labels = labels(meta.labels.clone());
+        let label = |k: &str| slice_labels.get(k).cloned();
+        let service_name = label(MCS_SERVICE_NAME_LABEL).or_else(|| label(SERVICE_NAME_LABEL));
+        let source_cluster = label(MCS_SOURCE_CLUSTER_LABEL);
         let address_type: Option<String> = field(object, "addressType")?;
         let raw_endpoints: Option<Vec<RawEndpoint>> = field(object, "endpoints")?;
         let endpoints = raw_endpoints
@@ -346,10 +362,10 @@ impl Watchable for EndpointSlice {
                     addresses: arcs(e.addresses),
                     ready: e.conditions.and_then(|c| c.ready),
                     hostname: arc(e.hostname),
-                    node_name: arc(e.node_name),
+                    node_name: common(e.node_name),
                     target_ref_name: arc(target.name),
-                    target_ref_kind: arc(target.kind),
-                    zone: arc(e.zone),
+                    target_ref_kind: common(target.kind),
+                    zone: common(e.zone),
                 }
             })
             .collect();
@@ -359,12 +375,12 @@ impl Watchable for EndpointSlice {
         }
         Ok(EndpointSlice {
             key: meta.key(),
-            service_name: arc(service_name),
-            source_cluster: arc(source_cluster),
-            address_type: arc(address_type),
+            service_name: service_name.unwrap_or_else(empty),
+            source_cluster: source_cluster.unwrap_or_else(empty),
+            address_type: common(address_type),
             endpoints,
             ports,
-            labels: arc_map(meta.labels),
+            labels: slice_labels,
         })
     }
 
@@ -410,11 +426,11 @@ impl Watchable for Pod {
                 .unwrap_or_default()
                 .into_iter()
                 .filter_map(|p| p.ip)
-                .map(Arc::from)
+                .map(|ip| arc(Some(ip)))
                 .collect(),
             deleting: meta.deletion_timestamp.is_some(),
-            phase: arc(status.phase),
-            labels: arc_map(meta.labels),
+            phase: common(status.phase),
+            labels: labels(meta.labels),
         })
     }
 
@@ -437,10 +453,10 @@ impl Watchable for Namespace {
         let meta = Meta::of(object)?;
         Ok(Namespace {
             key: ObjectKey {
-                namespace: Arc::from(""),
-                name: arc(meta.name),
+                namespace: empty(),
+                name: common(meta.name),
             },
-            labels: arc_map(meta.labels),
+            labels: labels(meta.labels),
         })
     }
 
@@ -473,10 +489,10 @@ impl Watchable for ServiceImport {
         let spec: ImportSpec = field(object, "spec")?;
         Ok(ServiceImport {
             key: meta.key(),
-            import_type: arc(spec.import_type),
+            import_type: common(spec.import_type),
             ips: arcs(spec.ips),
             ports: ports(spec.ports, false).map_err(|e| format!("spec.ports: {e}"))?,
-            labels: arc_map(meta.labels),
+            labels: labels(meta.labels),
         })
     }
 

@@ -53,8 +53,8 @@ fn service_with_cluster_ips() {
     assert_eq!(svc.labels.get("tier").map(|v| &**v), Some("front"));
     // Only the DNS annotations are kept.
     assert_eq!(
-        svc.annotations.into_iter().collect::<Vec<_>>(),
-        vec![(s("coredns.io/hostname"), s("www.example.org"))]
+        svc.annotations.iter().collect::<Vec<_>>(),
+        vec![(&s("coredns.io/hostname"), &s("www.example.org"))]
     );
 }
 

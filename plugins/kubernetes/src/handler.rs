@@ -280,7 +280,11 @@ impl Kubernetes {
         // The namespace filter applies only with a `namespaces` list (not with
         // `namespace_labels`), as in CoreDNS.
         let visible = |ns: &str| ctx.set.namespaces.is_empty() || ctx.exposed(ns.as_bytes());
-        if let Some(t) = entry.services.iter().find(|t| visible(&t.namespace)) {
+        if let Some(t) = entry
+            .services()
+            .iter()
+            .find(|t| visible(&t.owner.namespace))
+        {
             return match t.target.as_deref().map(Name::from_wire) {
                 Some(Ok(name)) => {
                     resp.answer(Owner::Question, self.ttl, &RData::Ptr(&name));
@@ -290,16 +294,17 @@ impl Kubernetes {
             };
         }
         let mut n = 0;
-        for (i, t) in entry.endpoints.iter().enumerate() {
-            if !visible(&t.namespace) {
+        let endpoints = entry.endpoints();
+        for (i, t) in endpoints.iter().enumerate() {
+            if !visible(&t.owner.namespace) {
                 continue;
             }
             let Some(target) = t.target.as_deref() else {
                 continue;
             };
-            let dup = entry.endpoints[..i]
+            let dup = endpoints[..i]
                 .iter()
-                .any(|e| visible(&e.namespace) && e.target.as_deref() == Some(target));
+                .any(|e| visible(&e.owner.namespace) && e.target.as_deref() == Some(target));
             if dup {
                 continue;
             }

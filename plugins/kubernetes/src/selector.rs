@@ -12,7 +12,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::Arc;
+
+use signpost_k8s_model::Labels;
 
 /// One term of a selector.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +36,7 @@ impl Term {
         }
     }
 
-    fn matches(&self, labels: &BTreeMap<Arc<str>, Arc<str>>) -> bool {
+    fn matches(&self, labels: &Labels) -> bool {
         let get = |k: &str| labels.get(k).map(|v| &**v);
         match self {
             Term::Equals(k, v) => get(k) == Some(v.as_str()),
@@ -83,7 +84,7 @@ impl Selector {
     }
 
     /// Whether `labels` satisfy every term.
-    pub fn matches(&self, labels: &BTreeMap<Arc<str>, Arc<str>>) -> bool {
+    pub fn matches(&self, labels: &Labels) -> bool {
         self.terms.iter().all(|t| t.matches(labels))
     }
 }
@@ -402,11 +403,8 @@ fn validate_value(v: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<Arc<str>, Arc<str>> {
-        pairs
-            .iter()
-            .map(|(k, v)| (Arc::from(*k), Arc::from(*v)))
-            .collect()
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        pairs.iter().copied().collect()
     }
 
     #[test]

@@ -10,13 +10,12 @@
 //! ```
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
 use signpost_k8s_model::{
-    Endpoint, EndpointSlice, Event, LoadBalancerIngress, Namespace, ObjectKey, Pod, Port, Service,
-    ServiceImport, ServiceType,
+    Endpoint, EndpointSlice, Event, Labels, LoadBalancerIngress, Namespace, ObjectKey, Pod, Port,
+    Service, ServiceImport, ServiceType,
 };
 use signpost_plugin::{CorefileError, Directive, PluginDef, SetupContext};
 use signpost_wire::Name;
@@ -130,11 +129,8 @@ pub fn port(name: &str, proto: &str, port: i32) -> Port {
     }
 }
 
-fn labels(pairs: &[(&str, &str)]) -> BTreeMap<Arc<str>, Arc<str>> {
-    pairs
-        .iter()
-        .map(|(k, v)| (Arc::from(*k), Arc::from(*v)))
-        .collect()
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs.iter().copied().collect()
 }
 
 /// A ClusterIP Service with these IPs (no ports yet).
@@ -147,8 +143,8 @@ pub fn svc(ns: &str, name: &str, ips: &[&str]) -> Service {
         ports: Vec::new(),
         external_ips: Vec::new(),
         load_balancer: Vec::new(),
-        labels: BTreeMap::new(),
-        annotations: BTreeMap::new(),
+        labels: Labels::new(),
+        annotations: Labels::new(),
     }
 }
 
@@ -179,7 +175,7 @@ impl With for Service {
         self
     }
     fn label(mut self, k: &str, v: &str) -> Self {
-        self.labels.insert(k.into(), v.into());
+        self.labels.insert(k, v);
         self
     }
 }
@@ -190,7 +186,7 @@ impl With for EndpointSlice {
         self
     }
     fn label(mut self, k: &str, v: &str) -> Self {
-        self.labels.insert(k.into(), v.into());
+        self.labels.insert(k, v);
         self
     }
 }
@@ -303,7 +299,7 @@ pub fn mcs_slice(
 pub fn namespace(name: &str) -> Namespace {
     Namespace {
         key: key("", name),
-        labels: BTreeMap::new(),
+        labels: Labels::new(),
     }
 }
 
@@ -323,7 +319,7 @@ pub fn pod(ns: &str, name: &str, ip: &str) -> Pod {
         pod_ips: vec![ip.into()],
         deleting: false,
         phase: "Running".into(),
-        labels: BTreeMap::new(),
+        labels: Labels::new(),
     }
 }
 
@@ -334,6 +330,6 @@ pub fn import(ns: &str, name: &str, kind: &str, ips: &[&str], ports: &[Port]) ->
         import_type: kind.into(),
         ips: ips.iter().map(|s| Arc::from(*s)).collect(),
         ports: ports.to_vec(),
-        labels: BTreeMap::new(),
+        labels: Labels::new(),
     }
 }

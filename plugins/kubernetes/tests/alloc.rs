@@ -3,12 +3,11 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use signpost_k8s_model::{
-    Endpoint, EndpointSlice, Event, Namespace, ObjectKey, Port, Service, ServiceType,
+    Endpoint, EndpointSlice, Event, Labels, Namespace, ObjectKey, Port, Service, ServiceType,
 };
 use signpost_kubernetes::{parse_stanza, Index, IndexOptions, Kubernetes};
 use signpost_plugin::testing::NxDomain;
@@ -66,8 +65,8 @@ fn service(name: &str, ips: &[&str]) -> Service {
         ports: vec![port("http", 80)],
         external_ips: Vec::new(),
         load_balancer: Vec::new(),
-        labels: BTreeMap::new(),
-        annotations: BTreeMap::new(),
+        labels: Labels::new(),
+        annotations: Labels::new(),
     }
 }
 
@@ -91,7 +90,7 @@ fn slice(name: &str, svc: &str, eps: Vec<Endpoint>) -> EndpointSlice {
         address_type: "IPv4".into(),
         endpoints: eps,
         ports: vec![port("http", 80)],
-        labels: BTreeMap::new(),
+        labels: Labels::new(),
     }
 }
 
@@ -106,7 +105,7 @@ fn chain() -> Arc<Chain> {
         .namespaces()
         .on_event(&Event::Reset(vec![Arc::new(Namespace {
             key: key("", "ns"),
-            labels: BTreeMap::new(),
+            labels: Labels::new(),
         })]));
     index.services().on_event(&Event::Reset(vec![
         Arc::new(service("web", &["10.0.0.1", "fd00::1"])),

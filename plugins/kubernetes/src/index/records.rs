@@ -12,8 +12,9 @@ use signpost_wire::Name;
 /// case-insensitively with the `_port._proto` labels of a query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PortRec {
-    pub(crate) name: Box<str>,
-    pub(crate) proto: Box<str>,
+    /// Shared with the object (port names and protocols are interned on arrival).
+    pub(crate) name: Arc<str>,
+    pub(crate) proto: Arc<str>,
     /// The port, or -1 for "no ports".
     pub(crate) port: i32,
 }
@@ -21,16 +22,16 @@ pub(crate) struct PortRec {
 impl PortRec {
     fn from_model(p: &Port) -> PortRec {
         PortRec {
-            name: p.name.as_ref().into(),
-            proto: p.protocol.as_ref().into(),
+            name: p.name.clone(),
+            proto: p.protocol.clone(),
             port: p.port,
         }
     }
 
     fn sentinel() -> PortRec {
         PortRec {
-            name: "".into(),
-            proto: "".into(),
+            name: signpost_k8s_model::empty(),
+            proto: signpost_k8s_model::empty(),
             port: -1,
         }
     }

@@ -12,22 +12,42 @@ use super::records::SvcEntry;
 /// One PTR target for an IP.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PtrTarget {
-    /// Namespace of the Service or slice (for the `namespaces` filter).
-    pub(crate) namespace: Arc<str>,
     /// The full target name in wire form (built in the primary zone); `None` when the
     /// object's names do not make a valid DNS name (then only nameserver discovery uses it).
     pub(crate) target: Option<Box<[u8]>>,
-    /// The Service or EndpointSlice it came from.
+    /// The Service or EndpointSlice it came from (its namespace is what the `namespaces`
+    /// filter checks).
     pub(crate) owner: ObjectKey,
 }
 
-/// Everything an IP reverses to.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Everything an IP reverses to, in one allocation: the Services with this cluster IP in
+/// the order they arrived (the first exposed one wins), then every ready slice address
+/// equal to this IP (one per occurrence). Most IPs have exactly one target, so a list per
+/// half (and the spare capacity a growing `Vec` keeps) would cost more than the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PtrEntry {
-    /// Services with this cluster IP, in the order they arrived (the first exposed one wins).
-    pub(crate) services: Vec<PtrTarget>,
-    /// Every ready slice address equal to this IP (one per occurrence).
-    pub(crate) endpoints: Vec<PtrTarget>,
+    targets: Arc<[PtrTarget]>,
+    services: usize,
+}
+
+impl PtrEntry {
+    /// From the two halves.
+    pub(crate) fn new(services: &[PtrTarget], endpoints: &[PtrTarget]) -> PtrEntry {
+        PtrEntry {
+            targets: services.iter().chain(endpoints).cloned().collect(),
+            services: services.len(),
+        }
+    }
+
+    /// Services with this cluster IP.
+    pub(crate) fn services(&self) -> &[PtrTarget] {
+        &self.targets[..self.services]
+    }
+
+    /// Slice addresses equal to this IP.
+    pub(crate) fn endpoints(&self) -> &[PtrTarget] {
+        &self.targets[self.services..]
+    }
 }
 
 /// One nameserver address (spec §11): a name relative to the zone, and its IP.
@@ -49,7 +69,7 @@ pub(crate) struct Snapshot {
     /// The same for ServiceImports + MCS slices.
     pub(crate) mc_entries: PMap<Arc<[u8]>, Arc<SvcEntry>>,
     /// IP → reverse targets.
-    pub(crate) ptr: PMap<IpAddr, Arc<PtrEntry>>,
+    pub(crate) ptr: PMap<IpAddr, PtrEntry>,
     /// `status.podIP` text → the pods with it.
     pub(crate) pods: PMap<Arc<[u8]>, Arc<[ObjectKey]>>,
     /// Namespaces that exist (after `namespace_labels`).

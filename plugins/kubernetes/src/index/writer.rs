@@ -6,7 +6,6 @@
 //! same thing for every object that changed, so a slice arriving twice in a relist, or fifty
 //! slices of one Service, still rebuild that Service's entry once.
 
-use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -30,10 +29,11 @@ type SvcKey = (Arc<str>, Arc<str>);
 /// A plain or MCS slice store.
 #[derive(Default)]
 struct Slices {
-    objects: HashMap<ObjectKey, Arc<EndpointSlice>>,
-    recs: HashMap<ObjectKey, Arc<SliceRec>>,
-    /// Slice names per service, sorted.
-    by_svc: HashMap<SvcKey, BTreeSet<Arc<str>>>,
+    /// Each slice as received and as reduced.
+    objects: HashMap<ObjectKey, (Arc<EndpointSlice>, Arc<SliceRec>)>,
+    /// Slice names per service, sorted (almost always one or two: a short list costs a
+    /// fraction of a tree node).
+    by_svc: HashMap<SvcKey, Vec<Arc<str>>>,
 }
 
 impl Slices {
@@ -44,19 +44,27 @@ impl Slices {
         names
             .iter()
             .filter_map(|n| {
-                self.recs.get(&ObjectKey {
+                self.objects.get(&ObjectKey {
                     namespace: key.0.clone(),
                     name: n.clone(),
                 })
             })
-            .cloned()
+            .map(|(_, rec)| rec.clone())
             .collect()
     }
 
+    fn link(&mut self, svc: SvcKey, name: &Arc<str>) {
+        let names = self.by_svc.entry(svc).or_default();
+        if let Err(at) = names.binary_search(name) {
+            names.insert(at, name.clone());
+            names.shrink_to_fit();
+        }
+    }
+
     fn unlink(&mut self, svc: &SvcKey, name: &Arc<str>) {
-        if let Some(set) = self.by_svc.get_mut(svc) {
-            set.remove(name);
-            if set.is_empty() {
+        if let Some(names) = self.by_svc.get_mut(svc) {
+            names.retain(|n| n != name);
+            if names.is_empty() {
                 self.by_svc.remove(svc);
             }
         }
@@ -166,7 +174,7 @@ impl Writer {
         }
     }
 
-    fn labels_ok(&self, labels: &std::collections::BTreeMap<Arc<str>, Arc<str>>) -> bool {
+    fn labels_ok(&self, labels: &signpost_k8s_model::Labels) -> bool {
         self.opts.labels.as_ref().is_none_or(|s| s.matches(labels))
     }
 
@@ -209,7 +217,6 @@ impl Writer {
             );
             for ip in n.cluster_ips.iter().filter_map(|t| canonical(t)) {
                 let t = PtrTarget {
-                    namespace: key.namespace.clone(),
                     target: target.clone(),
                     owner: key.clone(),
                 };
@@ -274,7 +281,7 @@ impl Writer {
         }
         let new = new.filter(|s| self.labels_ok(&s.labels) && (!mcs || mcs_service(s).is_some()));
         let store = if mcs { &self.mc_slices } else { &self.slices };
-        if let (Some(old), Some(n)) = (store.objects.get(key), &new) {
+        if let (Some((old, _)), Some(n)) = (store.objects.get(key), &new) {
             if old == n {
                 return Changed::NOTHING;
             }
@@ -296,14 +303,11 @@ impl Writer {
         } else {
             &mut self.slices
         };
-        let old = match &new {
-            Some(n) => store.objects.insert(key.clone(), n.clone()),
-            None => store.objects.remove(key),
-        };
-        let old_rec = match &new_rec {
-            Some(r) => store.recs.insert(key.clone(), r.clone()),
-            None => store.recs.remove(key),
-        };
+        let (old, old_rec) = match (&new, &new_rec) {
+            (Some(n), Some(r)) => store.objects.insert(key.clone(), (n.clone(), r.clone())),
+            _ => store.objects.remove(key),
+        }
+        .unzip();
         if let Some(o) = &old {
             let svc = service_of(o);
             store.unlink(&svc, &key.name);
@@ -320,11 +324,7 @@ impl Writer {
         };
         if let Some(n) = &new {
             let svc = service_of(n);
-            store
-                .by_svc
-                .entry(svc.clone())
-                .or_default()
-                .insert(key.name.clone());
+            store.link(svc.clone(), &key.name);
             if mcs {
                 self.dirty_mc.insert(svc);
             } else {
@@ -370,7 +370,6 @@ impl Writer {
                             &self.opts.primary_zone,
                         );
                         let t = PtrTarget {
-                            namespace: key.namespace.clone(),
                             target,
                             owner: key.clone(),
                         };
@@ -526,16 +525,13 @@ impl Writer {
                 continue;
             };
             let mut seen: Vec<&ObjectKey> = Vec::new();
-            for t in &entry.endpoints {
+            for t in entry.endpoints() {
                 if seen.contains(&&t.owner) {
                     continue;
                 }
                 seen.push(&t.owner);
                 found = true;
-                let (Some(slice), Some(rec)) = (
-                    self.slices.objects.get(&t.owner),
-                    self.slices.recs.get(&t.owner),
-                ) else {
+                let Some((slice, rec)) = self.slices.objects.get(&t.owner) else {
                     continue;
                 };
                 let svc_key = ObjectKey {
@@ -620,38 +616,35 @@ impl Writer {
     // ---- Reverse map ----------------------------------------------------------------
 
     fn ptr_add(&mut self, ip: IpAddr, t: PtrTarget, service: bool) {
-        let mut e: PtrEntry = self
-            .working
-            .ptr
-            .get(&ip)
-            .map(|e| (**e).clone())
-            .unwrap_or_default();
-        if service {
-            e.services.push(t);
-        } else {
-            e.endpoints.push(t);
-        }
-        self.working.ptr.insert(ip, Arc::new(e));
+        let entry = match self.working.ptr.get(&ip) {
+            Some(e) if service => PtrEntry::new(&[e.services(), &[t]].concat(), e.endpoints()),
+            Some(e) => PtrEntry::new(e.services(), &[e.endpoints(), &[t]].concat()),
+            None if service => PtrEntry::new(&[t], &[]),
+            None => PtrEntry::new(&[], &[t]),
+        };
+        self.working.ptr.insert(ip, entry);
     }
 
     fn ptr_remove(&mut self, ip: IpAddr, owner: &ObjectKey, service: bool) {
         let Some(cur) = self.working.ptr.get(&ip) else {
             return;
         };
-        let mut e = (**cur).clone();
+        let (mut services, mut endpoints) = (cur.services().to_vec(), cur.endpoints().to_vec());
         let list = if service {
-            &mut e.services
+            &mut services
         } else {
-            &mut e.endpoints
+            &mut endpoints
         };
         // Remove one occurrence per call (a slice may list an IP twice).
         if let Some(pos) = list.iter().position(|t| &t.owner == owner) {
             list.remove(pos);
         }
-        if e.services.is_empty() && e.endpoints.is_empty() {
+        if services.is_empty() && endpoints.is_empty() {
             self.working.ptr.remove(&ip);
         } else {
-            self.working.ptr.insert(ip, Arc::new(e));
+            self.working
+                .ptr
+                .insert(ip, PtrEntry::new(&services, &endpoints));
         }
     }
 
