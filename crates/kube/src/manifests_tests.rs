@@ -2,8 +2,24 @@ use super::*;
 use signpost_k8s_model::{Namespace, Pod, Service};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// A fresh empty folder under the system temp dir, removed when dropped.
+pub(crate) struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A fresh empty folder under the system temp dir.
-pub(crate) fn temp_dir(tag: &str) -> PathBuf {
+pub(crate) fn temp_dir(tag: &str) -> TempDir {
     static N: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "signpost-kube-{tag}-{}-{}",
@@ -12,7 +28,7 @@ pub(crate) fn temp_dir(tag: &str) -> PathBuf {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }
 
 fn names<T: Watchable>(p: &Pending<T>) -> Vec<String> {
