@@ -20,11 +20,15 @@ mod watch;
 mod xfr;
 
 pub use config::{parse_stanza, KubernetesConfig, PodMode, DEFAULT_STARTUP_TIMEOUT, DEFAULT_TTL};
+pub use autopath::client_search_domain;
 pub use external::{ExternalSlot, ExternalSource};
 pub use handler::Kubernetes;
 pub use index::{Feeds, Index, IndexOptions, SerialKind};
 pub use reverse::address as reverse_address;
 pub use selector::Selector;
+pub use watch::WatchPlan;
+pub use xfr::ZoneTransfer;
+pub use setup::register_local_ips;
 pub use view::{EndpointAddress, ExternalAddress, IndexView, PortView, ServiceView, SliceView};
 
 /// The plugin as the server knows it.
