@@ -60,7 +60,10 @@ impl PathStanza {
 }
 
 fn is_reverse(name: &Name) -> bool {
-    let arpa = [b"\x07in-addr\x04arpa\x00".as_slice(), b"\x03ip6\x04arpa\x00"];
+    let arpa = [
+        b"\x07in-addr\x04arpa\x00".as_slice(),
+        b"\x03ip6\x04arpa\x00",
+    ];
     arpa.iter().any(|root| {
         Name::from_wire(root)
             .map(|r| name.is_subdomain_of(&r))

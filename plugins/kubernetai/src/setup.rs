@@ -10,8 +10,8 @@ use signpost_autopath::resolv::read_search_list;
 use signpost_autopath::Pathers;
 use signpost_kube::{BlockDefault, Connection};
 use signpost_kubernetes::{
-    parse_stanza, register_local_ips, Index, IndexOptions, Kubernetes, KubernetesConfig,
-    WatchPlan, ZoneTransfer,
+    parse_stanza, register_local_ips, Index, IndexOptions, Kubernetes, KubernetesConfig, WatchPlan,
+    ZoneTransfer,
 };
 use signpost_plugin::{CorefileError, Directive, Dispenser, SetupContext};
 use signpost_transfer::Providers;

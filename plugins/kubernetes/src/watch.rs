@@ -189,7 +189,7 @@ mod tests {
         };
         let p = WatchPlan::new(&config("kubernetes cluster.local"), Some(&default));
         assert_eq!(p.connection, default);
-        let p = Plan::new(
+        let p = WatchPlan::new(
             &config("kubernetes cluster.local {\n kubeconfig /k ctx\n}"),
             Some(&default),
         );
@@ -198,7 +198,7 @@ mod tests {
             Some(("/k".into(), Some("ctx".into())))
         );
 
-        let p = Plan::new(
+        let p = WatchPlan::new(
             &config(
                 "kubernetes cluster.local clusterset.local {
                     labels app=web
