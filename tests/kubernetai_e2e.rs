@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use signpost_fakeapi::{FakeApi, Options};
-use signpost_testkit::{free_port, http_get, query_udp, Answer, Signpost, TempDir};
+use signpost_testkit::{free_port, http_get, query_packet, query_udp, Answer, Signpost, TempDir};
 use signpost_wire::{rcode, rtype};
 
 const BIN: &str = env!("CARGO_BIN_EXE_signpost");
@@ -588,4 +588,78 @@ fn autopath_across_clusters() {
         "log:\n{}",
         s.log()
     );
+}
+
+/// An AXFR over TCP: every record of every message, until the closing SOA.
+fn axfr(s: &Signpost, zone: &str) -> Vec<String> {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(s.addr).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let p = query_packet(zone, rtype::AXFR);
+    let mut out = (p.len() as u16).to_be_bytes().to_vec();
+    out.extend_from_slice(&p);
+    c.write_all(&out).unwrap();
+    let mut records = Vec::new();
+    loop {
+        let mut len = [0u8; 2];
+        c.read_exact(&mut len).expect("next message");
+        let mut msg = vec![0u8; u16::from_be_bytes(len) as usize];
+        c.read_exact(&mut msg).unwrap();
+        let a = Answer::parse(msg);
+        assert_eq!(a.rcode(), rcode::NOERROR, "AXFR {zone}: {a:?}");
+        records.extend(a.answer);
+        let soas = records.iter().filter(|r| r.contains("\tSOA\t")).count();
+        if soas >= 2 || records.is_empty() {
+            return records;
+        }
+    }
+}
+
+/// `transfer` serves every stanza's zones, each from its own cluster.
+#[test]
+fn zone_transfers_of_every_stanza() {
+    let a = cluster_a();
+    let b = cluster_b();
+    let (a_url, b_url) = (a.url(), b.url());
+    let make = |rp: u16, _| {
+        format!(
+            ".:{{PORT}} {{
+    bind 127.0.0.1
+    ready 127.0.0.1:{rp}
+    transfer {{
+        to *
+    }}
+    kubernetai cluster.local {{
+        endpoint {a_url}
+        fallthrough
+    }}
+    kubernetai remote.local {{
+        endpoint {b_url}
+        ttl 7
+    }}
+}}
+"
+        )
+    };
+    let (s, ready, _) = start(make);
+    wait_ready_is(&s, ready, 200, "OK");
+    let local = axfr(&s, "cluster.local.");
+    assert!(
+        local[0].starts_with("cluster.local.\t5\tIN\tSOA\t"),
+        "{local:?}"
+    );
+    assert!(local
+        .last()
+        .unwrap()
+        .starts_with("cluster.local.\t5\tIN\tSOA\t"));
+    assert!(local.contains(&rr("only-a.ns.svc.cluster.local.", 5, "A", "10.96.1.1")));
+    assert!(!local.iter().any(|r| r.contains("only-b")), "{local:?}");
+    let remote = axfr(&s, "remote.local.");
+    assert!(
+        remote[0].starts_with("remote.local.\t7\tIN\tSOA\t"),
+        "{remote:?}"
+    );
+    assert!(remote.contains(&rr("only-b.ns.svc.remote.local.", 7, "A", "10.97.1.1")));
+    assert!(remote.contains(&rr("web.ns.svc.remote.local.", 7, "A", "10.2.0.5")));
+    assert!(!remote.iter().any(|r| r.contains("only-a")), "{remote:?}");
 }
