@@ -663,3 +663,74 @@ fn zone_transfers_of_every_stanza() {
     assert!(remote.contains(&rr("web.ns.svc.remote.local.", 7, "A", "10.2.0.5")));
     assert!(!remote.iter().any(|r| r.contains("only-a")), "{remote:?}");
 }
+
+/// Wait until the process has finished starting (it prints its banner when the start-up
+/// hooks are done, right before it installs its signal handlers).
+fn wait_started(s: &Signpost) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !s.log().lines().any(|l| l.starts_with("signpost-")) {
+        assert!(Instant::now() < deadline, "no banner:\n{}", s.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+}
+
+/// A reload that keeps the clusters keeps their watches (and their data) too.
+#[test]
+fn reload_keeps_the_watches_of_every_cluster() {
+    let a = cluster_a();
+    let b = cluster_b();
+    let (a_url, b_url) = (a.url(), b.url());
+    let make = |rp: u16, _| {
+        format!(
+            "cluster.local:{{PORT}} {{
+    bind 127.0.0.1
+    ready 127.0.0.1:{rp}
+    kubernetai {{
+        endpoint {a_url}
+        fallthrough
+    }}
+    kubernetai {{
+        endpoint {b_url}
+    }}
+}}
+"
+        )
+    };
+    let (s, ready, _) = start(make);
+    wait_ready_is(&s, ready, 200, "OK");
+    expect_a(&s, "only-a.ns.svc.cluster.local.", 5, &["10.96.1.1"]);
+    expect_a(&s, "only-b.ns.svc.cluster.local.", 5, &["10.97.1.1"]);
+    wait_started(&s);
+
+    let text = std::fs::read_to_string(&s.corefile)
+        .unwrap()
+        .replace("fallthrough", "fallthrough\n        ttl 17")
+        .replace(
+            &format!("endpoint {b_url}"),
+            &format!("endpoint {b_url}\n        ttl 18"),
+        );
+    std::fs::write(&s.corefile, text).unwrap();
+    s.signal(libc::SIGUSR1);
+    let n = "only-a.ns.svc.cluster.local.";
+    wait_for(&s, n, rtype::A, FOLLOW, |x| is_a(x, n, 17, &["10.96.1.1"]));
+    expect_a(&s, "only-b.ns.svc.cluster.local.", 18, &["10.97.1.1"]);
+    // Changes still arrive after the reload.
+    b.apply(service("ns", "only-b", "10.97.1.7"));
+    let n = "only-b.ns.svc.cluster.local.";
+    wait_for(&s, n, rtype::A, FOLLOW, |x| is_a(x, n, 18, &["10.97.1.7"]));
+    std::thread::sleep(Duration::from_millis(300));
+    for api in [&a, &b] {
+        let requests = api.requests();
+        for kind in ["services", "endpointslices", "namespaces"] {
+            let lists = requests.iter().filter(|r| r.is_list_of(kind)).count();
+            let watches = requests.iter().filter(|r| r.is_watch_of(kind)).count();
+            assert_eq!(
+                (lists, watches),
+                (1, 1),
+                "{kind} after a reload; requests:\n{requests:#?}\nlog:\n{}",
+                s.log()
+            );
+        }
+    }
+}
