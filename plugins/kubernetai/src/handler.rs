@@ -8,6 +8,10 @@
 //! the name does not exist there (or its cluster is not synced yet) and its `fallthrough`
 //! covers the name. Everything else (an answer, NODATA, NXDOMAIN without fallthrough,
 //! SERVFAIL) ends the query at that stanza. Nothing here allocates.
+//!
+//! The target of an ExternalName Service outside a stanza's zones is looked up through all
+//! the stanzas and the plugins after them, so a target in another cluster's zone is answered
+//! by that cluster.
 
 use signpost_kubernetes::Kubernetes;
 use signpost_plugin::{BoxFuture, Next, Plugin, Request, Step};
@@ -31,7 +35,7 @@ impl Plugin for Kubernetai {
 
     fn serve(&self, req: &Request<'_>, resp: &mut Response, next: Next<'_>) -> Step {
         for stanza in &self.stanzas {
-            match stanza.serve(req, resp, next) {
+            match stanza.serve_via(self, req, resp, next) {
                 Step::Next => continue,
                 // An answer, an error, or the async path (an ExternalName target to look up
                 // elsewhere; the stanzas leave no trace, so the re-run starts over).
@@ -49,7 +53,7 @@ impl Plugin for Kubernetai {
     ) -> BoxFuture<'a, Step> {
         Box::pin(async move {
             for stanza in &self.stanzas {
-                match stanza.serve_async(req, resp, next).await {
+                match stanza.serve_async_via(self, req, resp, next).await {
                     Step::Next => continue,
                     other => return other,
                 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use signpost_autopath::Pathers;
 use signpost_corefile::{parse_key, Directive};
 use signpost_kubernetes::testing::{
-    ep, fed_index, headless, namespace, pod, slice, svc, EpWith, World,
+    ep, external, fed_index, headless, namespace, pod, slice, svc, EpWith, World,
 };
 use signpost_kubernetes::{Index, IndexOptions, WatchPlan};
 use signpost_plugin::testing::{request, request_with, run};
@@ -562,4 +562,53 @@ fn answers_from_memory_stay_on_the_sync_path() {
     ] {
         assert!(run(&b.chain, &request(n, t)).is_some(), "{n}");
     }
+}
+
+#[test]
+fn external_name_targets_in_another_stanza_are_answered_there() {
+    let corefile = "
+. {
+    kubernetai cluster.local {
+        endpoint http://a.example
+    }
+    kubernetai remote.local {
+        endpoint http://b.example
+        ttl 9
+    }
+    tail
+}";
+    let local = World {
+        namespaces: vec![namespace("ns")],
+        services: vec![
+            external("ns", "there", "only-remote.ns.svc.remote.local"),
+            external("ns", "out", "www.example.org"),
+            external("ns", "loop", "loop.ns.svc.remote.local"),
+        ],
+        ..World::default()
+    };
+    let mut remote = remote_web();
+    remote
+        .services
+        .push(external("ns", "loop", "loop.ns.svc.cluster.local"));
+    let b = built(corefile, &[Some(local), Some(remote)]);
+    // A loop across the clusters ends (the sub-queries are bounded).
+    let (rc, _, _, _) = ask(&b, "loop.ns.svc.cluster.local.", rtype::A);
+    assert_eq!(rc, rcode::NOERROR);
+    let n = "there.ns.svc.cluster.local.";
+    assert_eq!(
+        ask(&b, n, rtype::A).1,
+        [
+            rr(n, 5, "CNAME", "only-remote.ns.svc.remote.local."),
+            rr("only-remote.ns.svc.remote.local.", 9, "A", "10.97.0.9"),
+        ]
+    );
+    // Outside every stanza: the plugins after kubernetai.
+    let n = "out.ns.svc.cluster.local.";
+    assert_eq!(
+        ask(&b, n, rtype::A).1,
+        [
+            rr(n, 5, "CNAME", "www.example.org."),
+            rr("www.example.org.", 1, "A", "192.0.2.99"),
+        ]
+    );
 }
