@@ -22,6 +22,7 @@ pub static PLUGINS: &[PluginDef] = &[
     signpost_hosts::PLUGIN,
     signpost_k8s_external::PLUGIN,
     signpost_kubernetes::PLUGIN,
+    signpost_kubernetai::PLUGIN,
     signpost_loop::PLUGIN,
     signpost_forward::PLUGIN,
     signpost_whoami::PLUGIN,

@@ -1,5 +1,6 @@
 //! The query path allocates nothing once warm, for an authoritative answer (hosts) and for a
-//! cached one (cache in front), with metrics, errors and loadbalance in the chain.
+//! cached one (cache in front), with metrics, errors and loadbalance in the chain, and for an
+//! answer that passes a kubernetai stanza on to the next one.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -54,6 +55,16 @@ cached.test {
         10.0.0.3 www.cached.test
     }
 }
+k8s.test {
+    errors
+    kubernetai a.k8s.test {
+        endpoint http://127.0.0.1:9
+        fallthrough
+    }
+    kubernetai k8s.test {
+        endpoint http://127.0.0.1:9
+    }
+}
 ";
 
 fn router() -> Router {
@@ -72,14 +83,8 @@ fn router() -> Router {
     config.listeners.into_iter().next().unwrap().router
 }
 
-fn allocations_for(router: &Router, name: &str, resp: &mut Response) -> usize {
-    let packet = build_query(
-        7,
-        &Name::from_text(name).unwrap(),
-        rtype::A,
-        true,
-        Some(1232),
-    );
+fn allocations_for(router: &Router, name: &str, qtype: u16, resp: &mut Response) -> usize {
+    let packet = build_query(7, &Name::from_text(name).unwrap(), qtype, true, Some(1232));
     let client = "127.0.0.1:5353".parse().unwrap();
     let local = "127.0.0.1:53".parse().unwrap();
     // Warm: first answers fill caches and create metric series.
@@ -101,6 +106,16 @@ fn allocations_for(router: &Router, name: &str, resp: &mut Response) -> usize {
 fn warm_queries_do_not_allocate() {
     let router = router();
     let mut resp = Response::new();
-    assert_eq!(allocations_for(&router, "www.auth.test.", &mut resp), 0);
-    assert_eq!(allocations_for(&router, "www.cached.test.", &mut resp), 0);
+    assert_eq!(
+        allocations_for(&router, "www.auth.test.", rtype::A, &mut resp),
+        0
+    );
+    assert_eq!(
+        allocations_for(&router, "www.cached.test.", rtype::A, &mut resp),
+        0
+    );
+    assert_eq!(
+        allocations_for(&router, "k8s.test.", rtype::SOA, &mut resp),
+        0
+    );
 }

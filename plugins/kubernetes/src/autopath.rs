@@ -53,6 +53,19 @@ fn ip_text(ip: IpAddr, buf: &mut [u8; 64]) -> Option<&[u8]> {
     Some(&buf[..n])
 }
 
+/// `<namespace>.svc.<zone>` (lower case) for the pod with the address `client` in `index`,
+/// the first search domain of that pod's resolver; `None` when `index` knows no such pod
+/// (it knows pods only with `pods verified`). Allocates nothing.
+pub fn client_search_domain(index: &Index, client: IpAddr, zone: &Name) -> Option<Name> {
+    let mut buf = [0u8; 64];
+    let ip = ip_text(client, &mut buf)?;
+    let snap = index.snapshot();
+    let pod = snap.pods.get(ip).and_then(|pods| pods.first())?;
+    let svc = zone.prepend_label(b"svc").ok()?;
+    let first = svc.prepend_label(pod.namespace.as_bytes()).ok()?;
+    Some(first.lowercase())
+}
+
 impl AutoPather for PodSearchPath {
     fn search_path(&self, req: &Request<'_>, path: &mut Vec<Name>) -> bool {
         let qname = req.qname();
@@ -67,21 +80,13 @@ impl AutoPather for PodSearchPath {
         if !self.verified {
             return false;
         }
-        let mut buf = [0u8; 64];
-        let Some(ip) = ip_text(req.client.ip(), &mut buf) else {
-            return false;
-        };
-        let snap = self.index.snapshot();
-        let Some(pod) = snap.pods.get(ip).and_then(|pods| pods.first()) else {
+        let Some(first) = client_search_domain(&self.index, req.client.ip(), zone) else {
             return false;
         };
         let Ok(svc) = zone.prepend_label(b"svc") else {
             return false;
         };
-        let Ok(first) = svc.prepend_label(pod.namespace.as_bytes()) else {
-            return false;
-        };
-        path.push(first.lowercase());
+        path.push(first);
         path.push(svc);
         path.push(*zone);
         if let Some(search) = self.resolv.get() {

@@ -406,15 +406,20 @@ fn step(reply: Reply) -> Step {
     }
 }
 
-impl Plugin for Kubernetes {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
-    fn serve(&self, req: &Request<'_>, resp: &mut Response, next: Next<'_>) -> Step {
+impl Kubernetes {
+    /// [`Plugin::serve`], with out-of-zone CNAME targets asked of `via` and the plugins after
+    /// it (`next`). The plugin itself is `via`; `kubernetai` passes itself, so that a target
+    /// in another stanza's zones is answered by that stanza.
+    pub fn serve_via(
+        &self,
+        via: &dyn Plugin,
+        req: &Request<'_>,
+        resp: &mut Response,
+        next: Next<'_>,
+    ) -> Step {
         let mut needs_io = false;
         let reply = self.answer(req, resp, &mut |target, qtype| match subquery::resolve(
-            self, req, next, target, qtype,
+            via, req, next, target, qtype,
         ) {
             Upstream::NeedAsync => {
                 needs_io = true;
@@ -428,8 +433,10 @@ impl Plugin for Kubernetes {
         step(reply)
     }
 
-    fn serve_async<'a>(
+    /// [`Plugin::serve_async`] with targets asked of `via` (see [`Kubernetes::serve_via`]).
+    pub fn serve_async_via<'a>(
         &'a self,
+        via: &'a dyn Plugin,
         req: &'a Request<'a>,
         resp: &'a mut Response,
         next: Next<'a>,
@@ -447,7 +454,7 @@ impl Plugin for Kubernetes {
                     {
                         return a.clone();
                     }
-                    match subquery::resolve(self, req, next, target, qtype) {
+                    match subquery::resolve(via, req, next, target, qtype) {
                         Upstream::NeedAsync => {
                             wanted = Some((*target, qtype));
                             Upstream::NeedAsync
@@ -458,7 +465,7 @@ impl Plugin for Kubernetes {
                 let Some((target, qtype)) = wanted else {
                     return step(reply);
                 };
-                let a = subquery::resolve_async(self, req, next, target, qtype).await;
+                let a = subquery::resolve_async(via, req, next, target, qtype).await;
                 fetched.push((target, qtype, a));
             }
             Step::Error(
@@ -466,5 +473,24 @@ impl Plugin for Kubernetes {
                 Some("CNAME target lookups did not settle".into()),
             )
         })
+    }
+}
+
+impl Plugin for Kubernetes {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn serve(&self, req: &Request<'_>, resp: &mut Response, next: Next<'_>) -> Step {
+        self.serve_via(self, req, resp, next)
+    }
+
+    fn serve_async<'a>(
+        &'a self,
+        req: &'a Request<'a>,
+        resp: &'a mut Response,
+        next: Next<'a>,
+    ) -> BoxFuture<'a, Step> {
+        self.serve_async_via(self, req, resp, next)
     }
 }

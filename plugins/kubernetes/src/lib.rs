@@ -19,13 +19,17 @@ mod view;
 mod watch;
 mod xfr;
 
+pub use autopath::client_search_domain;
 pub use config::{parse_stanza, KubernetesConfig, PodMode, DEFAULT_STARTUP_TIMEOUT, DEFAULT_TTL};
 pub use external::{ExternalSlot, ExternalSource};
 pub use handler::Kubernetes;
 pub use index::{Feeds, Index, IndexOptions, SerialKind};
 pub use reverse::address as reverse_address;
 pub use selector::Selector;
+pub use setup::register_local_ips;
 pub use view::{EndpointAddress, ExternalAddress, IndexView, PortView, ServiceView, SliceView};
+pub use watch::WatchPlan;
+pub use xfr::ZoneTransfer;
 
 /// The plugin as the server knows it.
 pub const PLUGIN: signpost_plugin::PluginDef = signpost_plugin::PluginDef {

@@ -74,7 +74,24 @@ pub(crate) fn build(
         }),
     );
 
-    // The addresses we answer on become the NS records (spec §11).
+    register_local_ips(ctx, index);
+
+    ctx.block_state::<Providers>()
+        .register(Arc::new(ZoneTransfer::new(config, Arc::clone(index))));
+    ctx.block_state::<Pathers>().register(
+        NAME,
+        Arc::new(PodSearchPath::new(config, Arc::clone(index), resolv)),
+    );
+    ctx.block_state::<ExternalSlot>().set(ExternalSource::new(
+        Arc::clone(index),
+        namespaces(config),
+        config.ttl,
+    ));
+}
+
+/// At start-up, give `index` the addresses this block answers on: they become the NS records
+/// and `ns.dns.<zone>` (spec §11).
+pub fn register_local_ips(ctx: &mut SetupContext<'_>, index: &Arc<Index>) {
     let ports: Vec<u16> = ctx.block.keys.iter().map(|k| k.port).collect();
     let local = Arc::clone(index);
     ctx.on_startup(move |rt| {
@@ -92,18 +109,6 @@ pub(crate) fn build(
         local.set_local_ips(local_ips::bound_ips(&addrs));
         Ok(())
     });
-
-    ctx.block_state::<Providers>()
-        .register(Arc::new(ZoneTransfer::new(config, Arc::clone(index))));
-    ctx.block_state::<Pathers>().register(
-        NAME,
-        Arc::new(PodSearchPath::new(config, Arc::clone(index), resolv)),
-    );
-    ctx.block_state::<ExternalSlot>().set(ExternalSource::new(
-        Arc::clone(index),
-        namespaces(config),
-        config.ttl,
-    ));
 }
 
 /// The `namespaces` list as exact byte strings.

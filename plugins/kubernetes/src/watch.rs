@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use signpost_k8s_model::{EndpointSlice, Namespace, Pod, Service, ServiceImport};
-use signpost_kube::{registry, BlockDefault, Connection, Selectors, WatchGuard};
+use signpost_kube::{registry, BlockDefault, Cluster, Connection, Selectors, WatchGuard};
 use signpost_plugin::SetupContext;
 use tokio::runtime::RuntimeFlavor;
 
@@ -22,9 +22,12 @@ const POD_FIELDS: &str = "status.phase!=Succeeded,status.phase!=Failed,status.ph
 const POLL: Duration = Duration::from_millis(100);
 const LOG_EVERY: Duration = Duration::from_millis(500);
 
-/// What to watch for a stanza.
+/// What to watch for a stanza: its connection, and the kinds with their selectors.
+///
+/// Public so that `kubernetai` subscribes its stanzas exactly as this plugin does (and so
+/// shares the watches of stanzas that ask for the same ones).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Plan {
+pub struct WatchPlan {
     pub(crate) connection: Connection,
     pub(crate) services: Selectors,
     pub(crate) slices: Option<Selectors>,
@@ -34,9 +37,9 @@ pub(crate) struct Plan {
     pub(crate) mcs_slices: Option<Selectors>,
 }
 
-impl Plan {
+impl WatchPlan {
     /// The watches of `config`; `block_default` is the `k8s_api` connection of the block.
-    pub(crate) fn new(config: &KubernetesConfig, block_default: Option<&Connection>) -> Plan {
+    pub fn new(config: &KubernetesConfig, block_default: Option<&Connection>) -> WatchPlan {
         let connection = if config.connection.is_empty() {
             block_default.cloned().unwrap_or_default()
         } else {
@@ -48,7 +51,7 @@ impl Plan {
             fields: None,
         };
         let mc = !config.multicluster.is_empty();
-        Plan {
+        WatchPlan {
             connection,
             services: objects.clone(),
             slices: (!config.noendpoints).then(|| objects.clone()),
@@ -72,12 +75,39 @@ impl Plan {
             }),
         }
     }
+
+    /// The connection the watches use (the block default filled in).
+    pub fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    /// Subscribe `index` to every watch of the plan on `cluster` (the one of
+    /// [`WatchPlan::connection`]). Must run inside the tokio runtime; dropping the guards
+    /// unsubscribes.
+    pub fn subscribe(&self, cluster: &Cluster, index: &Arc<Index>) -> Vec<WatchGuard> {
+        let mut g = Vec::new();
+        g.push(cluster.watch::<Namespace>(self.namespaces.clone(), index.namespaces()));
+        g.push(cluster.watch::<Service>(self.services.clone(), index.services()));
+        if let Some(s) = &self.slices {
+            g.push(cluster.watch::<EndpointSlice>(s.clone(), index.endpoint_slices()));
+        }
+        if let Some(s) = &self.pods {
+            g.push(cluster.watch::<Pod>(s.clone(), index.pods()));
+        }
+        if let Some(s) = &self.imports {
+            g.push(cluster.watch::<ServiceImport>(s.clone(), index.service_imports()));
+        }
+        if let Some(s) = &self.mcs_slices {
+            g.push(cluster.watch::<EndpointSlice>(s.clone(), index.mcs_endpoint_slices()));
+        }
+        g
+    }
 }
 
 /// Register the start-up hook that subscribes the index and waits for the first lists, and
 /// the shutdown hook that unsubscribes.
 pub(crate) fn register(ctx: &mut SetupContext<'_>, config: &KubernetesConfig, index: &Arc<Index>) {
-    let plan = Plan::new(
+    let plan = WatchPlan::new(
         config,
         ctx.get_block_state::<BlockDefault>()
             .and_then(|b| b.0.as_ref()),
@@ -89,21 +119,7 @@ pub(crate) fn register(ctx: &mut SetupContext<'_>, config: &KubernetesConfig, in
     ctx.on_startup(move |rt| {
         let _entered = rt.handle.enter();
         let cluster = registry().cluster(&plan.connection);
-        let mut g = Vec::new();
-        g.push(cluster.watch::<Namespace>(plan.namespaces.clone(), index.namespaces()));
-        g.push(cluster.watch::<Service>(plan.services.clone(), index.services()));
-        if let Some(s) = &plan.slices {
-            g.push(cluster.watch::<EndpointSlice>(s.clone(), index.endpoint_slices()));
-        }
-        if let Some(s) = &plan.pods {
-            g.push(cluster.watch::<Pod>(s.clone(), index.pods()));
-        }
-        if let Some(s) = &plan.imports {
-            g.push(cluster.watch::<ServiceImport>(s.clone(), index.service_imports()));
-        }
-        if let Some(s) = &plan.mcs_slices {
-            g.push(cluster.watch::<EndpointSlice>(s.clone(), index.mcs_endpoint_slices()));
-        }
+        let g = plan.subscribe(&cluster, &index);
         held.lock().unwrap_or_else(|e| e.into_inner()).extend(g);
         wait_synced(rt.handle.runtime_flavor(), &index, &cluster.name(), timeout);
         Ok(())
@@ -158,7 +174,7 @@ mod tests {
 
     #[test]
     fn plans() {
-        let p = Plan::new(&config("kubernetes cluster.local"), None);
+        let p = WatchPlan::new(&config("kubernetes cluster.local"), None);
         assert_eq!(p.connection, Connection::default());
         assert_eq!(p.services, Selectors::default());
         assert_eq!(p.slices, Some(Selectors::default()));
@@ -171,9 +187,9 @@ mod tests {
             endpoint: Some("https://10.0.0.1:6443".into()),
             ..Connection::default()
         };
-        let p = Plan::new(&config("kubernetes cluster.local"), Some(&default));
+        let p = WatchPlan::new(&config("kubernetes cluster.local"), Some(&default));
         assert_eq!(p.connection, default);
-        let p = Plan::new(
+        let p = WatchPlan::new(
             &config("kubernetes cluster.local {\n kubeconfig /k ctx\n}"),
             Some(&default),
         );
@@ -182,7 +198,7 @@ mod tests {
             Some(("/k".into(), Some("ctx".into())))
         );
 
-        let p = Plan::new(
+        let p = WatchPlan::new(
             &config(
                 "kubernetes cluster.local clusterset.local {
                     labels app=web

@@ -30,7 +30,7 @@ use crate::index::{Index, SerialKind};
 const SVC: &[u8] = b"\x03svc";
 
 /// The transfer provider of one `kubernetes` stanza.
-pub(crate) struct ZoneTransfer {
+pub struct ZoneTransfer {
     zones: Vec<Name>,
     multicluster: Vec<Name>,
     namespaces: Vec<Box<[u8]>>,
@@ -39,7 +39,8 @@ pub(crate) struct ZoneTransfer {
 }
 
 impl ZoneTransfer {
-    pub(crate) fn new(config: &KubernetesConfig, index: Arc<Index>) -> ZoneTransfer {
+    /// The provider of `config`'s zones, from `index`.
+    pub fn new(config: &KubernetesConfig, index: Arc<Index>) -> ZoneTransfer {
         ZoneTransfer {
             zones: config.zones.clone(),
             multicluster: config.multicluster.clone(),
