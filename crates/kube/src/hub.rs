@@ -6,7 +6,9 @@
 //! after it. The lock is held while subscribers run: they must be quick and must not
 //! subscribe or unsubscribe from inside the callback.
 
-use std::collections::{HashMap, HashSet};
+use std::borrow::Borrow;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -21,8 +23,35 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// An object in a set keyed by its [`ObjectKey`]: the set holds one pointer per object
+/// instead of a copy of the key beside it.
+#[derive(Debug)]
+struct Keyed<T>(Arc<T>);
+
+impl<T: Watchable> Hash for Keyed<T> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.0.key().hash(h)
+    }
+}
+
+impl<T: Watchable> PartialEq for Keyed<T> {
+    fn eq(&self, o: &Self) -> bool {
+        self.0.key() == o.0.key()
+    }
+}
+
+impl<T: Watchable> Eq for Keyed<T> {}
+
+impl<T: Watchable> Borrow<ObjectKey> for Keyed<T> {
+    fn borrow(&self) -> &ObjectKey {
+        self.0.key()
+    }
+}
+
+type Objects<T> = HashSet<Keyed<T>>;
+
 struct State<T> {
-    objects: HashMap<ObjectKey, Arc<T>>,
+    objects: Objects<T>,
     subscribers: Vec<(u64, Arc<dyn Subscriber<T>>)>,
     /// Objects already warned about (cleared when they convert again or go away), so a
     /// broken object is reported once, not on every update or relist.
@@ -43,14 +72,14 @@ pub(crate) struct Hub<T> {
 /// A relist being collected (between `Init` and `InitDone`).
 #[derive(Debug)]
 pub(crate) struct Pending<T> {
-    objects: HashMap<ObjectKey, Arc<T>>,
+    objects: Objects<T>,
     bad: Vec<(ObjectKey, String)>,
 }
 
 impl<T> Default for Pending<T> {
     fn default() -> Self {
         Pending {
-            objects: HashMap::new(),
+            objects: HashSet::new(),
             bad: Vec::new(),
         }
     }
@@ -61,7 +90,7 @@ impl<T: Watchable> Pending<T> {
     pub(crate) fn add(&mut self, object: &Value) {
         match T::from_json(object) {
             Ok(o) => {
-                self.objects.insert(o.key().clone(), Arc::new(o));
+                self.objects.replace(Keyed(Arc::new(o)));
             }
             Err(e) => self.bad.push((key_of(object), e)),
         }
@@ -74,9 +103,9 @@ impl<T: Watchable> Pending<T> {
 }
 
 #[cfg(test)]
-impl<T> Pending<T> {
+impl<T: Watchable> Pending<T> {
     pub(crate) fn objects(&self) -> impl Iterator<Item = &Arc<T>> {
-        self.objects.values()
+        self.objects.iter().map(|k| &k.0)
     }
 
     pub(crate) fn bad_count(&self) -> usize {
@@ -91,7 +120,7 @@ impl<T: Watchable> Hub<T> {
             selectors,
             metrics,
             state: Mutex::new(State {
-                objects: HashMap::new(),
+                objects: HashSet::new(),
                 subscribers: Vec::new(),
                 warned: HashSet::new(),
             }),
@@ -161,11 +190,11 @@ impl<T: Watchable> Hub<T> {
             Ok(o) => {
                 let key = o.key().clone();
                 st.warned.remove(&key);
-                if st.objects.get(&key).is_some_and(|cur| **cur == o) {
+                if st.objects.get(&key).is_some_and(|cur| *cur.0 == o) {
                     return;
                 }
                 let o = Arc::new(o);
-                if st.objects.insert(key, o.clone()).is_none() {
+                if st.objects.replace(Keyed(o.clone())).is_none() {
                     self.metrics.objects.inc();
                 }
                 let event = Event::Apply(o);
@@ -191,7 +220,7 @@ impl<T: Watchable> Hub<T> {
     }
 
     fn remove_locked(&self, st: &mut State<T>, key: &ObjectKey) {
-        if let Some(old) = st.objects.remove(key) {
+        if let Some(Keyed(old)) = st.objects.take(key) {
             self.metrics.objects.dec();
             let event = Event::Delete(old);
             for (_, s) in &st.subscribers {
@@ -215,8 +244,8 @@ impl<T: Watchable> Hub<T> {
 }
 
 /// The set as a list in key order (so consumers and tests see a stable order).
-fn sorted<T: Watchable>(objects: &HashMap<ObjectKey, Arc<T>>) -> Vec<Arc<T>> {
-    let mut v: Vec<Arc<T>> = objects.values().cloned().collect();
+fn sorted<T: Watchable>(objects: &Objects<T>) -> Vec<Arc<T>> {
+    let mut v: Vec<Arc<T>> = objects.iter().map(|k| Arc::clone(&k.0)).collect();
     v.sort_by(|a, b| a.key().cmp(b.key()));
     v
 }

@@ -35,6 +35,7 @@
 //! Three change timestamps (Unix seconds) as CoreDNS keeps them (spec §12): internal (normal
 //! zones), external (for `k8s_external`) and multicluster. Namespaces never move them.
 
+mod keyed;
 mod pmap;
 pub(crate) mod records;
 pub(crate) mod snapshot;

@@ -2,15 +2,16 @@
 //! with strings already parsed (IPs), lower-cased where they are compared, and names in wire
 //! form, so answering never parses or allocates.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use signpost_k8s_model::{EndpointSlice, Port, Service, ServiceImport, ServiceType};
 use signpost_wire::Name;
 
 /// A Service, ServiceImport or EndpointSlice port. Name and protocol are compared
 /// case-insensitively with the `_port._proto` labels of a query.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PortRec {
     /// Shared with the object (port names and protocols are interned on arrival).
     pub(crate) name: Arc<str>,
@@ -45,11 +46,42 @@ impl PortRec {
 }
 
 /// Ports of a slice or Service, with the -1 sentinel when there are none.
-fn ports_or_sentinel(ports: &[Port]) -> Box<[PortRec]> {
+fn ports_or_sentinel(ports: &[Port]) -> Arc<[PortRec]> {
     if ports.is_empty() {
-        return Box::new([PortRec::sentinel()]);
+        return shared_ports(vec![PortRec::sentinel()]);
     }
-    ports.iter().map(PortRec::from_model).collect()
+    shared_ports(ports.iter().map(PortRec::from_model).collect())
+}
+
+/// Port lists handed out, one per distinct list, and the pool's size after its last sweep.
+struct PortPool {
+    lists: HashSet<Arc<[PortRec]>>,
+    swept_at: usize,
+}
+
+/// The one shared copy of a port list. Most Services of a cluster expose one of a handful
+/// of port lists (`http` 80/TCP, `https` 443/TCP, ...), and every slice repeats its Service's,
+/// so sharing them saves two allocations per object. Lists no record holds any more are
+/// dropped whenever the pool has doubled since its last sweep.
+fn shared_ports(list: Vec<PortRec>) -> Arc<[PortRec]> {
+    static POOL: OnceLock<Mutex<PortPool>> = OnceLock::new();
+    let pool = POOL.get_or_init(|| {
+        Mutex::new(PortPool {
+            lists: HashSet::new(),
+            swept_at: 0,
+        })
+    });
+    let mut p = pool.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(l) = p.lists.get(&list[..]) {
+        return Arc::clone(l);
+    }
+    if p.lists.len() >= 1024 && p.lists.len() >= 2 * p.swept_at {
+        p.lists.retain(|l| Arc::strong_count(l) > 1);
+        p.swept_at = p.lists.len();
+    }
+    let l: Arc<[PortRec]> = list.into();
+    p.lists.insert(Arc::clone(&l));
+    l
 }
 
 /// Parse an IP as Go's `net.ParseIP` + `To4` see it: an IPv4-mapped IPv6 address is IPv4.
@@ -77,7 +109,7 @@ pub(crate) struct AddrRec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SliceRec {
     pub(crate) name: Arc<str>,
-    pub(crate) ports: Box<[PortRec]>,
+    pub(crate) ports: Arc<[PortRec]>,
     /// Ready addresses, in slice order.
     pub(crate) addrs: Box<[AddrRec]>,
     /// MCS source cluster ("" when absent or not an MCS slice).
@@ -179,7 +211,7 @@ pub(crate) struct ExternalHost {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SvcData {
     pub(crate) kind: SvcKind,
-    pub(crate) ports: Box<[PortRec]>,
+    pub(crate) ports: Arc<[PortRec]>,
     /// Cluster IPs that parse, in order.
     pub(crate) cluster_ips: Box<[IpAddr]>,
     /// Some cluster IP is listed twice.
@@ -257,7 +289,7 @@ impl SvcData {
                 SvcKind::ClusterIp
             },
             // ServiceImports get no -1 sentinel (as in CoreDNS): no ports, no answers.
-            ports: s.ports.iter().map(PortRec::from_model).collect(),
+            ports: shared_ports(s.ports.iter().map(PortRec::from_model).collect()),
             ip_dups: has_dups(&cluster_ips),
             cluster_ips,
             external: None,

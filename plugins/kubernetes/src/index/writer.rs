@@ -12,6 +12,7 @@ use std::sync::Arc;
 use signpost_k8s_model::{EndpointSlice, Namespace, ObjectKey, Pod, Service, ServiceImport};
 use signpost_wire::Name;
 
+use super::keyed::KeyedSet;
 use super::pmap::FxBuild;
 
 type HashMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
@@ -30,7 +31,7 @@ type SvcKey = (Arc<str>, Arc<str>);
 #[derive(Default)]
 struct Slices {
     /// Each slice as received and as reduced.
-    objects: HashMap<ObjectKey, (Arc<EndpointSlice>, Arc<SliceRec>)>,
+    objects: KeyedSet<(Arc<EndpointSlice>, Arc<SliceRec>)>,
     /// Slice names per service, sorted (almost always one or two: a short list costs a
     /// fraction of a tree node).
     by_svc: HashMap<SvcKey, Vec<Arc<str>>>,
@@ -73,11 +74,11 @@ impl Slices {
 
 pub(crate) struct Writer {
     opts: IndexOptions,
-    services: HashMap<ObjectKey, Arc<Service>>,
-    imports: HashMap<ObjectKey, Arc<ServiceImport>>,
+    services: KeyedSet<Arc<Service>>,
+    imports: KeyedSet<Arc<ServiceImport>>,
     slices: Slices,
     mc_slices: Slices,
-    pods: HashMap<ObjectKey, Arc<Pod>>,
+    pods: KeyedSet<Arc<Pod>>,
     namespaces: HashMap<Arc<str>, Arc<Namespace>>,
     local_ips: Vec<IpAddr>,
     dirty: HashSet<SvcKey>,
@@ -153,11 +154,11 @@ impl Writer {
     pub(crate) fn new(opts: IndexOptions) -> Writer {
         Writer {
             opts,
-            services: HashMap::default(),
-            imports: HashMap::default(),
+            services: KeyedSet::default(),
+            imports: KeyedSet::default(),
             slices: Slices::default(),
             mc_slices: Slices::default(),
-            pods: HashMap::default(),
+            pods: KeyedSet::default(),
             namespaces: HashMap::default(),
             local_ips: Vec::new(),
             dirty: HashSet::default(),
@@ -193,7 +194,7 @@ impl Writer {
             }
         }
         let old = match &new {
-            Some(n) => self.services.insert(key.clone(), n.clone()),
+            Some(n) => self.services.insert(n.clone()),
             None => self.services.remove(key),
         };
         let changed = match (&old, &new) {
@@ -304,7 +305,7 @@ impl Writer {
             &mut self.slices
         };
         let (old, old_rec) = match (&new, &new_rec) {
-            (Some(n), Some(r)) => store.objects.insert(key.clone(), (n.clone(), r.clone())),
+            (Some(n), Some(r)) => store.objects.insert((n.clone(), r.clone())),
             _ => store.objects.remove(key),
         }
         .unzip();
@@ -403,7 +404,7 @@ impl Writer {
             }
         }
         let old = match &new {
-            Some(n) => self.pods.insert(key.clone(), n.clone()),
+            Some(n) => self.pods.insert(n.clone()),
             None => self.pods.remove(key),
         };
         let changed = match (&old, &new) {
@@ -489,7 +490,7 @@ impl Writer {
             }
         }
         let old = match &new {
-            Some(n) => self.imports.insert(key.clone(), n.clone()),
+            Some(n) => self.imports.insert(n.clone()),
             None => self.imports.remove(key),
         };
         let changed = match (&old, &new) {
