@@ -17,11 +17,16 @@
 //! IPs, overlong names) happens when an index builds its records, where a broken object can
 //! be skipped with a warning without touching the others.
 
+mod gateway;
 mod objects;
 mod subscriber;
 
 pub use objects::{
     Endpoint, EndpointSlice, Kind, LoadBalancerIngress, Namespace, ObjectKey, Pod, Port, Service,
     ServiceImport, ServiceType,
+};
+pub use gateway::{
+    DnsEndpoint, DnsRecord, Gateway, GatewayAddress, GrpcRoute, HttpRoute, Ingress, Node,
+    NodeAddress, ParentRef, Route, TlsRoute, IGNORE_LABEL,
 };
 pub use subscriber::{Event, Subscriber};
