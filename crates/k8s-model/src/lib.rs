@@ -21,12 +21,12 @@ mod gateway;
 mod objects;
 mod subscriber;
 
-pub use objects::{
-    Endpoint, EndpointSlice, Kind, LoadBalancerIngress, Namespace, ObjectKey, Pod, Port, Service,
-    ServiceImport, ServiceType,
-};
 pub use gateway::{
     DnsEndpoint, DnsRecord, Gateway, GatewayAddress, GrpcRoute, HttpRoute, Ingress, Node,
     NodeAddress, ParentRef, Route, TlsRoute, IGNORE_LABEL,
+};
+pub use objects::{
+    Endpoint, EndpointSlice, Kind, LoadBalancerIngress, Namespace, ObjectKey, Pod, Port, Service,
+    ServiceImport, ServiceType,
 };
 pub use subscriber::{Event, Subscriber};

@@ -60,11 +60,15 @@ fn gateway_and_routes() {
     assert_eq!(r.0.parents[0].namespace.as_deref(), Some("infra"));
     assert_eq!(r.0.parents[1].namespace, None);
     assert_eq!(r.0.parents[1].kind.as_deref(), Some("Gateway"));
-    let g: GrpcRoute = load(json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GRPCRoute",
-        "metadata": {"name": "g", "namespace": "app"}}));
+    let g: GrpcRoute = load(
+        json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GRPCRoute",
+        "metadata": {"name": "g", "namespace": "app"}}),
+    );
     assert!(g.0.hostnames.is_empty() && g.0.parents.is_empty());
-    let t: TlsRoute = load(json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "TLSRoute",
-        "metadata": {"name": "t", "namespace": "app"}, "spec": {"hostnames": ["t.example.com"]}}));
+    let t: TlsRoute = load(
+        json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "TLSRoute",
+        "metadata": {"name": "t", "namespace": "app"}, "spec": {"hostnames": ["t.example.com"]}}),
+    );
     assert_eq!(t.0.hostnames.len(), 1);
 }
 
@@ -89,8 +93,13 @@ fn dnsendpoint_and_node() {
 #[test]
 fn bad_objects_fail_alone() {
     assert!(Ingress::from_json(&json!({"metadata": {"namespace": "x"}})).is_err());
-    assert!(Ingress::from_json(&json!({"metadata": {"name": "x"}, "spec": {"rules": "no"}})).is_err());
-    assert!(Gateway::from_json(&json!({"metadata": {"name": "x"}, "status": {"addresses": 3}})).is_err());
+    assert!(
+        Ingress::from_json(&json!({"metadata": {"name": "x"}, "spec": {"rules": "no"}})).is_err()
+    );
+    assert!(
+        Gateway::from_json(&json!({"metadata": {"name": "x"}, "status": {"addresses": 3}}))
+            .is_err()
+    );
 }
 
 #[test]

@@ -193,7 +193,11 @@ async fn run<T: Watchable>(state: Arc<State>, selectors: Selectors, sub: Arc<dyn
     let what = format!(
         "{} ({}/{} {})",
         T::KIND_NAME,
-        if T::GROUP.is_empty() { "core" } else { T::GROUP },
+        if T::GROUP.is_empty() {
+            "core"
+        } else {
+            T::GROUP
+        },
         T::VERSION,
         T::PLURAL
     );

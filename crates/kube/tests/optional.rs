@@ -56,7 +56,11 @@ async fn missing_then_served(access: Access) {
     // The missing kind does not make the connection look broken.
     eventually("connected", || cluster.is_connected()).await;
 
-    api.set_served("externaldns.k8s.io/v1alpha1", "dnsendpoints", Access::Served);
+    api.set_served(
+        "externaldns.k8s.io/v1alpha1",
+        "dnsendpoints",
+        Access::Served,
+    );
     eventually("served", || guard.presence() == Presence::Served).await;
     eventually("the object", || *names.0.lock().unwrap() == ["one"]).await;
     api.apply(endpoint("two"));
