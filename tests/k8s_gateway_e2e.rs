@@ -568,3 +568,45 @@ fn cluster_without_gateway_crds() {
 fn gateway_crds_forbidden() {
     missing_crds(Access::Forbidden);
 }
+
+/// With *kubernetes* on the same cluster, the Service and EndpointSlice watches are shared:
+/// one list each (besides k8s_gateway's `limit=1` probes), and both plugins answer.
+#[test]
+fn shares_watches_with_kubernetes() {
+    let api = FakeApi::start_blocking(Options::default());
+    populate(&api);
+    api.apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}}));
+    let (s, _ready, _files) = start(
+        &api,
+        "    kubernetes cluster.local {
+        kubeconfig {KUBECONFIG}
+    }
+    k8s_gateway example.com {
+        kubeconfig {KUBECONFIG}
+    }",
+    );
+    expect(
+        &s,
+        &[
+            ("api.example.com.", rtype::A, NOERROR, &["192.0.2.20"]),
+            (
+                "api.web.svc.cluster.local.",
+                rtype::A,
+                NOERROR,
+                &["10.96.0.9"],
+            ),
+        ],
+    );
+    let full_lists = |plural: &str| {
+        api.requests()
+            .iter()
+            .filter(|r| {
+                r.is_list_of(plural)
+                    && !r.query.contains("limit=1&")
+                    && !r.query.ends_with("limit=1")
+            })
+            .count()
+    };
+    assert_eq!(full_lists("services"), 1, "{:#?}", api.requests());
+    assert_eq!(full_lists("endpointslices"), 1, "{:#?}", api.requests());
+}
