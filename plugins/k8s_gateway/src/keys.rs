@@ -72,8 +72,16 @@ pub(crate) fn wildcard_keys(qname: &Name, zone: &Name) -> [Option<Name>; 2] {
 /// The address a reverse name (`4.3.2.1.in-addr.arpa.`, 32 nibbles `.ip6.arpa.`) stands
 /// for; None for anything else (partial names included).
 pub(crate) fn reverse_address(name: &Name) -> Option<IpAddr> {
-    let labels: Vec<&[u8]> = name.labels().collect();
-    let n = labels.len();
+    // At most 34 labels matter; more is no reverse address (and no heap).
+    let mut labels: [&[u8]; 34] = [&[]; 34];
+    let mut n = 0;
+    for l in name.labels() {
+        if n == labels.len() {
+            return None;
+        }
+        labels[n] = l;
+        n += 1;
+    }
     let tail = |a: &str, b: &str| {
         n >= 2
             && labels[n - 2].eq_ignore_ascii_case(a.as_bytes())

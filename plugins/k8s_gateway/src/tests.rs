@@ -656,3 +656,66 @@ mod signpost_testkit_lite {
             .collect()
     }
 }
+
+/// Counts allocations of the current thread (for the no-allocation check below).
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    pub(super) struct Counting;
+
+    thread_local! {
+        pub(super) static ALLOCS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    // SAFETY: forwards to the system allocator; only counts.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            ALLOCS.with(|c| c.set(c.get() + 1));
+            // SAFETY: same contract as ours.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: same contract as ours.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            ALLOCS.with(|c| c.set(c.get() + 1));
+            // SAFETY: same contract as ours.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: counting::Counting = counting::Counting;
+
+/// The sync path answers from memory without allocating, whatever the answer.
+#[test]
+fn answers_do_not_allocate() {
+    let (_, plugin) = world(COREFILE);
+    let empty = Chain::new(Vec::new());
+    for (name, qtype) in [
+        ("www.example.com.", rtype::A),
+        ("www.example.com.", rtype::AAAA),
+        ("v4.example.com.", rtype::AAAA),
+        ("x.apps.example.com.", rtype::A),
+        ("self.ns.example.com.", rtype::A),
+        ("txt.example.com.", rtype::TXT),
+        ("aws.example.com.", rtype::A),
+        ("nothing.example.com.", rtype::A),
+        ("example.com.", rtype::NS),
+        ("example.com.", rtype::SOA),
+        ("dns1.kube-system.example.com.", rtype::A),
+        ("10.2.0.192.in-addr.arpa.", rtype::PTR),
+    ] {
+        let owned = request(name, qtype);
+        let r = owned.request().unwrap();
+        let mut resp = signpost_wire::Response::new();
+        plugin.serve(&r, &mut resp, empty.start());
+        let before = counting::ALLOCS.with(|c| c.get());
+        plugin.serve(&r, &mut resp, empty.start());
+        let after = counting::ALLOCS.with(|c| c.get());
+        assert_eq!(after - before, 0, "{name} {qtype} allocated");
+    }
+}
