@@ -12,6 +12,7 @@
 #   BENCH_HOSTS    Ingress hosts (default 10000, at most 65534)
 #   BENCH_SECONDS  dnsperf run length per server, seconds (default 10)
 #   BENCH_QPS      pass -Q BENCH_QPS to dnsperf (default: unlimited)
+#   BENCH_ROUNDS   run the two servers in turn this many times; ratios use medians (default 1)
 #   BENCH_OUT      copy the raw results and logs into this folder (default: none)
 #   KNOTD          knotd binary (default: knotd from PATH, else /usr/sbin/knotd)
 #
@@ -29,6 +30,7 @@ benchlib="$here/benchlib.py"
 hosts=${BENCH_HOSTS:-10000}
 seconds=${BENCH_SECONDS:-10}
 qps_limit=${BENCH_QPS:-}
+rounds=${BENCH_ROUNDS:-1}
 knotd=${KNOTD:-$(command -v knotd || echo /usr/sbin/knotd)}
 
 for tool in dnsperf dig python3; do
@@ -174,27 +176,29 @@ EOC
 }
 
 specs=()
-for name in signpost knot; do
-    port=$(python3 "$benchlib" port)
-    out="$results/throughput.$name"
-    echo "-- $name on 127.0.0.1:$port" >&2
-    "start_$name" "$port"
-    kill -0 "$server_pid" 2>/dev/null || die "$name exited"
-    before=$(python3 "$benchlib" cpu "$server_pid")
-    args=(-s 127.0.0.1 -p "$port" -d "$tmp/zones/queries" -l "$seconds" -c 4 -T 1)
-    if [ -n "$qps_limit" ]; then args+=(-Q "$qps_limit"); fi
-    bg_run "$tmp/dnsperf.out" $((seconds + 60)) python3 "$benchlib" dnsperf "$out" \
-        "${args[@]}" || { cat "$out.log" >&2 || true; die "dnsperf failed"; }
-    after=$(python3 "$benchlib" cpu "$server_pid")
-    {
-        echo "cpu_before=$before"
-        echo "cpu_after=$after"
-        echo "rss_mb=$(python3 "$benchlib" rss "$server_pid")"
-        python3 "$lib" checks "$port" "$hosts"
-    } >>"$out"
-    stop_server
-    grep -E 'Queries (sent|completed|lost)|Response codes' "$out.log" | sed 's/^/   /' >&2
-    specs+=("$name=$out")
+for round in $(seq "$rounds"); do
+    for name in signpost knot; do
+        port=$(python3 "$benchlib" port)
+        out="$results/throughput.$name.$round"
+        echo "-- $name (round $round/$rounds) on 127.0.0.1:$port" >&2
+        "start_$name" "$port"
+        kill -0 "$server_pid" 2>/dev/null || die "$name exited"
+        before=$(python3 "$benchlib" cpu "$server_pid")
+        args=(-s 127.0.0.1 -p "$port" -d "$tmp/zones/queries" -l "$seconds" -c 4 -T 1)
+        if [ -n "$qps_limit" ]; then args+=(-Q "$qps_limit"); fi
+        bg_run "$tmp/dnsperf.out" $((seconds + 60)) python3 "$benchlib" dnsperf "$out" \
+            "${args[@]}" || { cat "$out.log" >&2 || true; die "dnsperf failed"; }
+        after=$(python3 "$benchlib" cpu "$server_pid")
+        {
+            echo "cpu_before=$before"
+            echo "cpu_after=$after"
+            echo "rss_mb=$(python3 "$benchlib" rss "$server_pid")"
+            python3 "$lib" checks "$port" "$hosts"
+        } >>"$out"
+        stop_server
+        grep -E 'Queries (sent|completed|lost)|Response codes' "$out.log" | sed 's/^/   /' >&2
+        specs+=("$name=$out")
+    done
 done
 
 python3 "$benchlib" report "${specs[@]}" | sed "/hosts plugin does not/d"
@@ -202,9 +206,9 @@ echo
 echo "extra spot checks (dig):"
 for key in check_txt check_ptr; do
     printf '  %-12s signpost: %-34s knot: %s\n' "$key" \
-        "$(grep "^$key=" "$results/throughput.signpost" | cut -d= -f2-)" \
-        "$(grep "^$key=" "$results/throughput.knot" | cut -d= -f2-)"
+        "$(grep "^$key=" "$results/throughput.signpost.$rounds" | cut -d= -f2-)" \
+        "$(grep "^$key=" "$results/throughput.knot.$rounds" | cut -d= -f2-)"
 done
 echo
 echo "$(nproc) CPUs; $hosts Ingress hosts; server CPU = utime+stime from /proc/PID/stat;" \
-    "dnsperf -c 4 -T 1 -l $seconds${qps_limit:+ -Q $qps_limit}"
+    "dnsperf -c 4 -T 1 -l $seconds${qps_limit:+ -Q $qps_limit}; $rounds round(s)"
