@@ -719,3 +719,32 @@ fn answers_do_not_allocate() {
         assert_eq!(after - before, 0, "{name} {qtype} allocated");
     }
 }
+
+/// An apex of any label count works (upstream: only two labels), glue included.
+#[test]
+fn one_label_apex() {
+    let (chain, _) = world(
+        "example.com {\n k8s_gateway example.com {\n  resources Node\n  apex node1\n }\n}",
+    );
+    let cases = [
+        Case {
+            qname: "example.com.",
+            qtype: rtype::NS,
+            rcode: rcode::NOERROR,
+            answer: vec!["example.com. 60 IN NS node1.example.com."],
+            extra: vec!["node1.example.com. 60 IN A 10.1.0.1"],
+            ..Case::default()
+        },
+        Case {
+            qname: "node1.example.com.",
+            qtype: rtype::A,
+            rcode: rcode::NOERROR,
+            answer: vec!["node1.example.com. 60 IN A 10.1.0.1"],
+            ..Case::default()
+        },
+    ];
+    for c in &cases {
+        let (_, resp) = run(&chain, &request(c.qname, c.qtype)).unwrap();
+        c.check(&resp).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
