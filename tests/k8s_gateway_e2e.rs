@@ -557,6 +557,14 @@ fn missing_crds(access: Access) {
     });
     wait_for(&s, "txt.example.com.", rtype::TXT, |a| a.rcode() == NOERROR);
     assert_eq!(http_get(ready, "/ready").unwrap().0, 200);
+    // Uninstalled again: its names go.
+    api.set_served("gateway.networking.k8s.io/v1", "httproutes", access);
+    wait_for(&s, "http.example.com.", rtype::A, |a| a.rcode() == NXDOMAIN);
+    expect(
+        &s,
+        &[("grpc.example.com.", rtype::A, NOERROR, &["192.0.2.30"])],
+    );
+    assert_eq!(http_get(ready, "/ready").unwrap().0, 200);
 }
 
 #[test]

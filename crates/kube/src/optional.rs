@@ -4,6 +4,8 @@
 //! ```text
 //!  watch_optional ──▶ probe: GET <collection>?limit=1
 //!                        ├─ 2xx ──────────▶ an ordinary shared watch (Cluster::watch)
+//!                        │                  (probed again every RECHECK: a CRD removed
+//!                        │                  later drops the watch and its objects)
 //!                        ├─ 404 / 403 ────▶ subscriber gets an empty Reset, counts as synced;
 //!                        │                  probe again every RECHECK (a CRD installed or a
 //!                        │                  role granted later is picked up), logged once
@@ -203,52 +205,67 @@ async fn run<T: Watchable>(state: Arc<State>, selectors: Selectors, sub: Arc<dyn
     );
     let every = recheck();
     let mut delay = RETRY_MIN;
-    let mut absent = false;
+    // What the last answered probe said (None before the first).
+    let mut served: Option<bool> = None;
     loop {
         match probe::<T>(&cluster).await {
             Found::Served => {
-                if absent {
-                    tracing::info!(
-                        "kubernetes {}: {what} is served now; watching it",
-                        cluster.name
-                    );
+                delay = RETRY_MIN;
+                if served != Some(true) {
+                    if served == Some(false) {
+                        tracing::info!(
+                            "kubernetes {}: {what} is served now; watching it",
+                            cluster.name
+                        );
+                    }
+                    let guard = Cluster::from_inner(cluster.clone())
+                        .watch::<T>(selectors.clone(), sub.clone());
+                    *lock(&state.guard) = Some(guard);
+                    state.set(Presence::Served);
+                    served = Some(true);
+                    // The ordinary watch now holds the cluster unsynced until its first list.
+                    state.release();
                 }
-                let guard = Cluster::from_inner(cluster.clone()).watch::<T>(selectors, sub);
-                *lock(&state.guard) = Some(guard);
-                state.set(Presence::Served);
-                // The ordinary watch now holds the cluster unsynced until its first list.
-                state.release();
-                return;
             }
             Found::Absent(code) => {
                 delay = RETRY_MIN;
-                if !absent {
+                if served != Some(false) {
                     let why = if code == 403 {
                         "forbidden (HTTP 403: RBAC does not allow listing it)"
                     } else {
                         "not served (HTTP 404: the CRD is not installed)"
                     };
+                    let was = if served == Some(true) {
+                        "no longer served: dropping its objects; "
+                    } else {
+                        ""
+                    };
                     tracing::info!(
-                        "kubernetes {}: {what} is {why}; serving none and checking again \
-                         every {}s",
+                        "kubernetes {}: {what} is {why}; {was}serving none and checking \
+                         again every {}s",
                         cluster.name,
                         every.as_secs_f64()
                     );
+                    // Unsubscribe first, so no event of the old watch follows the reset.
+                    lock(&state.guard).take();
                     sub.on_event(&Event::Reset(Vec::new()));
-                    absent = true;
+                    served = Some(false);
                     state.set(Presence::Absent);
                     state.release();
                 }
-                tokio::time::sleep(every).await;
             }
             Found::Failed(why) => {
                 tracing::debug!(
                     "kubernetes {}: probing {what} failed: {why}; retrying",
                     cluster.name
                 );
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(RETRY_MAX);
+                if served.is_none() {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(RETRY_MAX);
+                    continue;
+                }
             }
         }
+        tokio::time::sleep(every).await;
     }
 }

@@ -94,3 +94,32 @@ async fn served_from_the_start() {
     drop(guard);
     assert!(cluster.is_synced());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn removed_later() {
+    std::env::set_var(RECHECK_ENV, "200");
+    let api = FakeApi::start(Options::default()).await.unwrap();
+    api.apply(endpoint("one"));
+    let cluster = registry().cluster(&Connection {
+        endpoint: Some(api.url()),
+        ..Default::default()
+    });
+    let names = Arc::new(Names::default());
+    let guard = cluster.watch_optional::<DnsEndpoint>(Selectors::default(), names.clone());
+    assert!(cluster.wait_synced(Duration::from_secs(10)).await);
+    assert_eq!(*names.0.lock().unwrap(), ["one"]);
+    api.set_served(
+        "externaldns.k8s.io/v1alpha1",
+        "dnsendpoints",
+        Access::NotFound,
+    );
+    eventually("absent", || guard.presence() == Presence::Absent).await;
+    eventually("emptied", || names.0.lock().unwrap().is_empty()).await;
+    assert!(cluster.is_synced());
+    api.set_served(
+        "externaldns.k8s.io/v1alpha1",
+        "dnsendpoints",
+        Access::Served,
+    );
+    eventually("back", || *names.0.lock().unwrap() == ["one"]).await;
+}

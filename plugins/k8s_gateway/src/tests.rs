@@ -723,9 +723,8 @@ fn answers_do_not_allocate() {
 /// An apex of any label count works (upstream: only two labels), glue included.
 #[test]
 fn one_label_apex() {
-    let (chain, _) = world(
-        "example.com {\n k8s_gateway example.com {\n  resources Node\n  apex node1\n }\n}",
-    );
+    let (chain, _) =
+        world("example.com {\n k8s_gateway example.com {\n  resources Node\n  apex node1\n }\n}");
     let cases = [
         Case {
             qname: "example.com.",
