@@ -20,6 +20,7 @@ pub static PLUGINS: &[PluginDef] = &[
     signpost_cache::PLUGIN,
     signpost_transfer::PLUGIN,
     signpost_hosts::PLUGIN,
+    signpost_k8s_gateway::PLUGIN,
     signpost_k8s_external::PLUGIN,
     signpost_kubernetes::PLUGIN,
     signpost_kubernetai::PLUGIN,

@@ -133,6 +133,15 @@ pub static RESOURCES: &[ResourceType] = &[
     ),
     rt(
         "gateway.networking.k8s.io",
+        "v1",
+        "tlsroutes",
+        "tlsroute",
+        "TLSRoute",
+        true,
+        &[],
+    ),
+    rt(
+        "gateway.networking.k8s.io",
         "v1alpha2",
         "tlsroutes",
         "tlsroute",

@@ -18,10 +18,15 @@
 //! index builds its records, where a broken object can be skipped with a warning without
 //! touching the others.
 
+mod gateway;
 mod objects;
 mod strings;
 mod subscriber;
 
+pub use gateway::{
+    DnsEndpoint, DnsRecord, Gateway, GatewayAddress, GrpcRoute, HttpRoute, Ingress, Node,
+    NodeAddress, ParentRef, Route, TlsRoute, IGNORE_LABEL,
+};
 pub use objects::{
     Endpoint, EndpointSlice, Kind, LoadBalancerIngress, Namespace, ObjectKey, Pod, Port, Service,
     ServiceImport, ServiceType,

@@ -17,6 +17,20 @@ pub enum Kind {
     Namespace,
     /// multicluster.x-k8s.io/v1alpha1 ServiceImport.
     ServiceImport,
+    /// networking.k8s.io/v1 Ingress.
+    Ingress,
+    /// gateway.networking.k8s.io/v1 Gateway.
+    Gateway,
+    /// gateway.networking.k8s.io/v1 HTTPRoute.
+    HttpRoute,
+    /// gateway.networking.k8s.io/v1 GRPCRoute.
+    GrpcRoute,
+    /// gateway.networking.k8s.io/v1 TLSRoute.
+    TlsRoute,
+    /// externaldns.k8s.io/v1alpha1 DNSEndpoint.
+    DnsEndpoint,
+    /// core/v1 Node.
+    Node,
 }
 
 /// Namespace and name: the identity of an object within its kind.

@@ -153,7 +153,9 @@ where
     }
 
     fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
-        let kind = kind_of_path(req.uri().path());
+        // A probe's 404 or 403 answers "is this kind served", not "does the API work".
+        let probe = req.extensions().get::<crate::optional::Probe>().is_some();
+        let kind = kind_of_path(req.uri().path()).filter(|_| !probe);
         let fut = self.inner.call(req);
         let cluster = self.cluster.clone();
         Box::pin(async move {

@@ -242,6 +242,18 @@ impl ClusterInner {
         self.unsynced.load(Ordering::Acquire) == 0
     }
 
+    /// An optional watch (see `optional`) holds the cluster unsynced until it knows
+    /// whether its kind is served.
+    pub(crate) fn hold_unsynced(&self) {
+        self.unsynced.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Ends a [`ClusterInner::hold_unsynced`].
+    pub(crate) fn release_unsynced(&self) {
+        self.unsynced.fetch_sub(1, Ordering::AcqRel);
+        self.progress.notify_waiters();
+    }
+
     /// A watch delivered its first list (its hub's `reset` said so, once).
     pub(crate) fn synced(&self, kind: Kind) {
         self.unsynced.fetch_sub(1, Ordering::AcqRel);
@@ -341,6 +353,14 @@ impl std::fmt::Debug for Cluster {
 }
 
 impl Cluster {
+    pub(crate) fn inner(&self) -> &Arc<ClusterInner> {
+        &self.inner
+    }
+
+    pub(crate) fn from_inner(inner: Arc<ClusterInner>) -> Cluster {
+        Cluster { inner }
+    }
+
     /// The connection's short name (see [`Connection::name`]).
     pub fn name(&self) -> String {
         self.inner.name.clone()

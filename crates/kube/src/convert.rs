@@ -76,7 +76,7 @@ pub(crate) fn kind_of_path(path: &str) -> Option<Kind> {
     } else if is::<ServiceImport>(path) {
         Some(Kind::ServiceImport)
     } else {
-        None
+        crate::convert_gateway::kind_of_path(path)
     }
 }
 
@@ -88,6 +88,7 @@ pub(crate) fn kind_label(kind: Kind) -> &'static str {
         Kind::Pod => Pod::KIND_NAME,
         Kind::Namespace => Namespace::KIND_NAME,
         Kind::ServiceImport => ServiceImport::KIND_NAME,
+        other => crate::convert_gateway::kind_label(other).unwrap_or(""),
     }
 }
 

@@ -23,18 +23,24 @@
 //!   `kubectl get -o yaml` prints) and follows them for changes; no API server needed.
 //! * **Readiness.** [`Cluster::is_synced`] once every watch on it has delivered its first
 //!   complete list.
+//! * **Optional kinds.** [`Cluster::watch_optional`] watches a kind the cluster may not
+//!   serve (a CRD not installed, RBAC forbidding it): missing counts as synced and empty,
+//!   and it is probed again periodically so a CRD installed later is picked up.
 
 mod api_source;
 mod cluster;
 mod connection;
 mod convert;
+mod convert_gateway;
 mod hub;
 mod manifests;
 mod metrics;
+mod optional;
 pub mod selector;
 mod wire;
 
 pub use cluster::{registry, Cluster, Registry, WatchGuard};
 pub use connection::{BlockDefault, Connection};
 pub use convert::Watchable;
+pub use optional::{OptionalGuard, Presence, RECHECK, RECHECK_ENV};
 pub use selector::Selectors;
