@@ -92,12 +92,12 @@ pub(crate) fn kind_label(kind: Kind) -> &'static str {
     }
 }
 
-fn parse<'a, T: Deserialize<'a>>(v: &'a Value) -> Result<T, String> {
+pub(crate) fn parse<'a, T: Deserialize<'a>>(v: &'a Value) -> Result<T, String> {
     T::deserialize(v).map_err(|e| e.to_string())
 }
 
 /// A text most objects have their own value of (names, IPs); empty is shared.
-fn arc(s: Option<String>) -> Arc<str> {
+pub(crate) fn arc(s: Option<String>) -> Arc<str> {
     match s {
         Some(s) if !s.is_empty() => Arc::from(s),
         _ => empty(),
@@ -105,11 +105,11 @@ fn arc(s: Option<String>) -> Arc<str> {
 }
 
 /// A text many objects repeat (namespaces, protocols, node names): one shared copy.
-fn common(s: Option<String>) -> Arc<str> {
+pub(crate) fn common(s: Option<String>) -> Arc<str> {
     s.as_deref().map_or_else(empty, shared)
 }
 
-fn arcs(v: Option<Vec<String>>) -> Vec<Arc<str>> {
+pub(crate) fn arcs(v: Option<Vec<String>>) -> Vec<Arc<str>> {
     v.unwrap_or_default()
         .into_iter()
         .map(|s| arc(Some(s)))
@@ -132,8 +132,8 @@ fn sentinel() -> Vec<Port> {
 /// `metadata` as conversions need it.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
-struct Meta {
-    name: Option<String>,
+pub(crate) struct Meta {
+    pub(crate) name: Option<String>,
     namespace: Option<String>,
     labels: Option<BTreeMap<String, String>>,
     annotations: Option<BTreeMap<String, String>>,
@@ -141,7 +141,7 @@ struct Meta {
 }
 
 impl Meta {
-    fn of(object: &Value) -> Result<Meta, String> {
+    pub(crate) fn of(object: &Value) -> Result<Meta, String> {
         let meta: Meta = match object.get("metadata") {
             Some(m) if !m.is_null() => parse(m).map_err(|e| format!("metadata: {e}"))?,
             _ => return Err("no metadata".into()),
@@ -152,11 +152,16 @@ impl Meta {
         Ok(meta)
     }
 
-    fn key(&self) -> ObjectKey {
+    pub(crate) fn key(&self) -> ObjectKey {
         ObjectKey {
             namespace: common(self.namespace.clone()),
             name: arc(self.name.clone()),
         }
+    }
+
+    /// The value of one label.
+    pub(crate) fn label(&self, key: &str) -> Option<&str> {
+        self.labels.as_ref()?.get(key).map(String::as_str)
     }
 
     /// The key with the name shared too: a Service's name recurs in its slices' labels
@@ -170,7 +175,10 @@ impl Meta {
 }
 
 /// Reads one top-level field (absent or null gives the default).
-fn field<'a, T: Deserialize<'a> + Default>(object: &'a Value, name: &str) -> Result<T, String> {
+pub(crate) fn field<'a, T: Deserialize<'a> + Default>(
+    object: &'a Value,
+    name: &str,
+) -> Result<T, String> {
     match object.get(name) {
         None | Some(Value::Null) => Ok(T::default()),
         Some(v) => parse(v).map_err(|e| format!("{name}: {e}")),
@@ -223,10 +231,26 @@ struct ServiceSpec {
     external_ips: Option<Vec<String>>,
 }
 
+/// A `status` with a `loadBalancer` (Services, Ingresses).
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
-struct ServiceStatus {
+pub(crate) struct ServiceStatus {
     load_balancer: Option<LoadBalancerStatus>,
+}
+
+impl ServiceStatus {
+    /// `status.loadBalancer.ingress`.
+    pub(crate) fn load_balancer(self) -> Vec<LoadBalancerIngress> {
+        self.load_balancer
+            .and_then(|lb| lb.ingress)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| LoadBalancerIngress {
+                ip: arc(i.ip),
+                hostname: arc(i.hostname),
+            })
+            .collect()
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -270,16 +294,7 @@ impl Watchable for Service {
         if ports.is_empty() {
             ports = sentinel();
         }
-        let load_balancer = status
-            .load_balancer
-            .and_then(|lb| lb.ingress)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|i| LoadBalancerIngress {
-                ip: arc(i.ip),
-                hostname: arc(i.hostname),
-            })
-            .collect();
+        let load_balancer = status.load_balancer();
         let annotations = meta
             .annotations
             .clone()

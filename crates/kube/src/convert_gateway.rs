@@ -4,105 +4,16 @@
 //! Same rules as [`crate::convert`]: only the documented fields are read, and a conversion
 //! fails only when the object cannot stand for anything (no name, a field of the wrong type).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
 use signpost_k8s_model::{
-    DnsEndpoint, DnsRecord, Gateway, GatewayAddress, GrpcRoute, HttpRoute, Ingress, Kind,
-    LoadBalancerIngress, Node, NodeAddress, ObjectKey, ParentRef, Route, TlsRoute, IGNORE_LABEL,
+    DnsEndpoint, DnsRecord, Gateway, GatewayAddress, GrpcRoute, HttpRoute, Ingress, Kind, Node,
+    NodeAddress, ObjectKey, ParentRef, Route, TlsRoute, IGNORE_LABEL,
 };
 
-use crate::convert::{collection_path, Watchable};
-
-fn parse<'a, T: Deserialize<'a>>(v: &'a Value) -> Result<T, String> {
-    T::deserialize(v).map_err(|e| e.to_string())
-}
-
-fn arc(s: Option<String>) -> Arc<str> {
-    Arc::from(s.unwrap_or_default())
-}
-
-fn arcs(v: Option<Vec<String>>) -> Vec<Arc<str>> {
-    v.unwrap_or_default().into_iter().map(Arc::from).collect()
-}
-
-/// Reads one top-level field (absent or null gives the default).
-fn field<'a, T: Deserialize<'a> + Default>(object: &'a Value, name: &str) -> Result<T, String> {
-    match object.get(name) {
-        None | Some(Value::Null) => Ok(T::default()),
-        Some(v) => parse(v).map_err(|e| format!("{name}: {e}")),
-    }
-}
-
-/// `metadata` as these conversions need it.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Meta {
-    name: Option<String>,
-    namespace: Option<String>,
-    labels: Option<BTreeMap<String, String>>,
-}
-
-impl Meta {
-    fn of(object: &Value) -> Result<Meta, String> {
-        let meta: Meta = match object.get("metadata") {
-            Some(m) if !m.is_null() => parse(m).map_err(|e| format!("metadata: {e}"))?,
-            _ => return Err("no metadata".into()),
-        };
-        if meta.name.as_deref().unwrap_or("").is_empty() {
-            return Err("no metadata.name".into());
-        }
-        Ok(meta)
-    }
-
-    fn key(&self) -> ObjectKey {
-        ObjectKey {
-            namespace: arc(self.namespace.clone()),
-            name: arc(self.name.clone()),
-        }
-    }
-
-    fn ignored(&self) -> bool {
-        self.labels
-            .as_ref()
-            .and_then(|l| l.get(IGNORE_LABEL))
-            .is_some_and(|v| v == "true")
-    }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct RawLbIngress {
-    ip: Option<String>,
-    hostname: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct RawLb {
-    ingress: Option<Vec<RawLbIngress>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct RawLbStatus {
-    load_balancer: Option<RawLb>,
-}
-
-fn load_balancer(status: RawLbStatus) -> Vec<LoadBalancerIngress> {
-    status
-        .load_balancer
-        .and_then(|lb| lb.ingress)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|i| LoadBalancerIngress {
-            ip: arc(i.ip),
-            hostname: arc(i.hostname),
-        })
-        .collect()
-}
+use crate::convert::{arc, arcs, collection_path, field, Meta, ServiceStatus, Watchable};
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -130,7 +41,7 @@ impl Watchable for Ingress {
     fn from_json(object: &Value) -> Result<Ingress, String> {
         let meta = Meta::of(object)?;
         let spec: IngressSpec = field(object, "spec")?;
-        let status: RawLbStatus = field(object, "status")?;
+        let status: ServiceStatus = field(object, "status")?;
         Ok(Ingress {
             key: meta.key(),
             class: spec.ingress_class_name.map(Arc::from),
@@ -141,8 +52,8 @@ impl Watchable for Ingress {
                 .filter_map(|r| r.host.filter(|h| !h.is_empty()))
                 .map(Arc::from)
                 .collect(),
-            load_balancer: load_balancer(status),
-            ignored: meta.ignored(),
+            load_balancer: status.load_balancer(),
+            ignored: ignored(&meta),
         })
     }
 
@@ -240,7 +151,7 @@ fn route(object: &Value) -> Result<Route, String> {
                 name: arc(p.name),
             })
             .collect(),
-        ignored: meta.ignored(),
+        ignored: ignored(&meta),
     })
 }
 
@@ -311,7 +222,7 @@ impl Watchable for DnsEndpoint {
                     targets: arcs(e.targets),
                 })
                 .collect(),
-            ignored: meta.ignored(),
+            ignored: ignored(&meta),
         })
     }
 
@@ -361,7 +272,7 @@ impl Watchable for Node {
                     address: arc(a.address),
                 })
                 .collect(),
-            ignored: meta.ignored(),
+            ignored: ignored(&meta),
         })
     }
 
@@ -400,6 +311,11 @@ pub(crate) fn kind_label(kind: Kind) -> Option<&'static str> {
         Kind::Node => Node::KIND_NAME,
         _ => return None,
     })
+}
+
+/// The `k8s-gateway.dns/ignore: "true"` label.
+fn ignored(meta: &Meta) -> bool {
+    meta.label(IGNORE_LABEL) == Some("true")
 }
 
 #[cfg(test)]

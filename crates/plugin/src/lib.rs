@@ -30,6 +30,6 @@ pub use fallthrough::Fallthrough;
 pub use lifecycle::{Control, ControlMsg, HttpHandler, HttpReply, HttpRoute, Runtime};
 pub use request::{OwnedRequest, Request, ServerInfo, Transport};
 pub use setup::{BlockInfo, ConfigParts, PluginDef, SetupContext};
-pub use zones::Zones;
+pub use zones::{origins_from_args_or_block, Zones};
 
 pub use signpost_corefile::{Directive, Dispenser, Error as CorefileError};

@@ -3,6 +3,20 @@
 use signpost_corefile::{normalize_zone, Dispenser, Error};
 use signpost_wire::Name;
 
+/// CoreDNS's `OriginsFromArgsOrServerBlock`: zone arguments normalised and lower-cased (a
+/// CIDR becomes its reverse zones, an invalid one is silently dropped, as upstream), or the
+/// block's zones when there are none.
+pub fn origins_from_args_or_block(args: &[String], block: &[Name]) -> Vec<Name> {
+    if args.is_empty() {
+        return block.iter().map(Name::lowercase).collect();
+    }
+    args.iter()
+        .flat_map(|a| normalize_zone(a).unwrap_or_default())
+        .filter_map(|z| Name::from_text(&z).ok())
+        .map(|n| n.lowercase())
+        .collect()
+}
+
 /// The zones a plugin is authoritative for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Zones {

@@ -48,6 +48,17 @@ pub struct Record {
 }
 
 impl Record {
+    /// A record of class IN (what zone transfers and tests build).
+    pub fn new_in(name: Name, ttl: u32, rtype: u16, data: RecordData) -> Record {
+        Record {
+            name,
+            ttl,
+            class: crate::class::IN,
+            rtype,
+            data,
+        }
+    }
+
     /// The data as [`RData`] for writing into a response.
     pub fn rdata(&self) -> RData<'_> {
         match &self.data {

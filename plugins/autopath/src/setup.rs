@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use signpost_corefile::normalize_zone;
+use signpost_plugin::origins_from_args_or_block;
 use signpost_plugin::{CorefileError, Directive, Dispenser, SetupContext, Zones};
 use signpost_wire::Name;
 
@@ -70,19 +70,7 @@ pub(crate) fn parse(directives: &[Directive], block: &[Name]) -> Result<Config, 
             Some(plugin) => c.plugin = Some(plugin.to_string()),
             None => c.file = Some(resolv),
         }
-        c.zones = Zones::new(origins(&args, block));
+        c.zones = Zones::new(origins_from_args_or_block(&args, block));
     }
     Ok(c)
-}
-
-/// CoreDNS's `OriginsFromArgsOrServerBlock`: the arguments normalised (CIDRs become reverse
-/// zones, invalid ones are silently dropped), or the block's zones when there are none.
-fn origins(args: &[String], block: &[Name]) -> Vec<Name> {
-    if args.is_empty() {
-        return block.to_vec();
-    }
-    args.iter()
-        .flat_map(|a| normalize_zone(a).unwrap_or_default())
-        .filter_map(|z| Name::from_text(&z).ok())
-        .collect()
 }

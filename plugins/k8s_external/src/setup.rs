@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use signpost_corefile::go_text::atoi;
-use signpost_corefile::normalize_zone;
 use signpost_kubernetes::ExternalSlot;
+use signpost_plugin::origins_from_args_or_block;
 use signpost_plugin::{CorefileError, Directive, Dispenser, Fallthrough, SetupContext};
 use signpost_transfer::Providers;
 use signpost_wire::Name;
@@ -57,7 +57,7 @@ pub(crate) fn parse(directives: &[Directive], block: &[Name]) -> Result<Config, 
         let mut d = Dispenser::new(directive);
         d.next();
         let args = d.remaining_args();
-        c.zones = origins(&args, block);
+        c.zones = origins_from_args_or_block(&args, block);
         while d.next_block() {
             match d.val() {
                 "ttl" => {
@@ -86,17 +86,4 @@ pub(crate) fn parse(directives: &[Directive], block: &[Name]) -> Result<Config, 
         }
     }
     Ok(c)
-}
-
-/// CoreDNS's `OriginsFromArgsOrServerBlock`: the arguments normalised (CIDRs become reverse
-/// zones, invalid ones are silently dropped), or the block's zones when there are none.
-fn origins(args: &[String], block: &[Name]) -> Vec<Name> {
-    if args.is_empty() {
-        return block.iter().map(Name::lowercase).collect();
-    }
-    args.iter()
-        .flat_map(|a| normalize_zone(a).unwrap_or_default())
-        .filter_map(|z| Name::from_text(&z).ok())
-        .map(|n| n.lowercase())
-        .collect()
 }

@@ -21,7 +21,7 @@ use std::net::IpAddr;
 use signpost_kubernetes::ServiceView;
 use signpost_transfer::{TransferError, Transferer};
 use signpost_wire::text::{Record, RecordData};
-use signpost_wire::{class, rtype, Name};
+use signpost_wire::{rtype, Name};
 
 use crate::answer::{ns1, service_name, srv_weight};
 use crate::handler::External;
@@ -46,16 +46,6 @@ enum Host {
     Name(Name),
 }
 
-fn record(name: Name, ttl: u32, rtype: u16, data: RecordData) -> Record {
-    Record {
-        name,
-        ttl,
-        class: class::IN,
-        rtype,
-        data,
-    }
-}
-
 /// CoreDNS's `targetStrip`: drop `n` leftmost labels, unless that leaves nothing.
 fn strip(name: Name, n: usize) -> Name {
     if n == 0 || name.label_count() <= n {
@@ -76,7 +66,7 @@ impl Ttls {
         let mut out = Vec::new();
         for (i, e) in entries.iter().enumerate() {
             match e.host {
-                Host::Name(target) => out.push(record(
+                Host::Name(target) => out.push(Record::new_in(
                     owner,
                     self.k8s,
                     rtype::CNAME,
@@ -91,7 +81,7 @@ impl Ttls {
                         IpAddr::V6(a) => RecordData::Aaaa(a),
                     };
                     let t = if v4 { rtype::A } else { rtype::AAAA };
-                    out.push(record(owner, self.ttl, t, data));
+                    out.push(Record::new_in(owner, self.ttl, t, data));
                 }
                 Host::Ip(_) => {}
             }
@@ -114,7 +104,7 @@ impl Ttls {
             });
             if !dup {
                 let data = RecordData::Srv(0, weight, port, target);
-                out.push(record(owner, self.k8s, rtype::SRV, data));
+                out.push(Record::new_in(owner, self.k8s, rtype::SRV, data));
             }
         }
         out
@@ -261,7 +251,7 @@ impl Transferer for External {
             return Err(TransferError::NotAuthoritative);
         };
         let current = source.serial();
-        let soa = record(
+        let soa = Record::new_in(
             *zone,
             t.ttl,
             rtype::SOA,
@@ -271,14 +261,19 @@ impl Transferer for External {
         if serial != 0 && serial >= current {
             return Ok(());
         }
-        emit(&record(*zone, t.ttl, rtype::NS, RecordData::Name(ns_name)));
+        emit(&Record::new_in(
+            *zone,
+            t.ttl,
+            rtype::NS,
+            RecordData::Name(ns_name),
+        ));
         let view = source.view();
         for ip in view.external_nameservers(self.config.headless) {
             let data = match ip {
                 IpAddr::V4(a) => (rtype::A, RecordData::A(*a)),
                 IpAddr::V6(a) => (rtype::AAAA, RecordData::Aaaa(*a)),
             };
-            emit(&record(ns_name, t.ttl, data.0, data.1));
+            emit(&Record::new_in(ns_name, t.ttl, data.0, data.1));
         }
 
         let mut services: Vec<ServiceView<'_>> = view.services().collect();

@@ -3,9 +3,9 @@
 //! connection lines, read as upstream reads them (spec §2).
 
 use signpost_corefile::go_text::atoi;
-use signpost_corefile::normalize_zone;
 use signpost_kube::selector::LabelSelector;
 use signpost_kube::Connection;
+use signpost_plugin::origins_from_args_or_block;
 use signpost_plugin::{CorefileError, Directive, Dispenser, Fallthrough};
 use signpost_wire::Name;
 
@@ -126,7 +126,7 @@ pub(crate) fn parse(directives: &[Directive], block: &[Name]) -> Result<Config, 
         let mut d = Dispenser::new(directive);
         d.next();
         let args = d.remaining_args();
-        c.zones = origins(&args, block);
+        c.zones = origins_from_args_or_block(&args, block);
         while d.next_block() {
             if c.connection.parse_line(&mut d)? {
                 continue;
@@ -231,19 +231,6 @@ pub(crate) fn parse(directives: &[Directive], block: &[Name]) -> Result<Config, 
         );
     }
     Ok(c)
-}
-
-/// The arguments normalised (CIDRs become reverse zones, invalid ones are dropped), or the
-/// block's zones when there are none.
-fn origins(args: &[String], block: &[Name]) -> Vec<Name> {
-    if args.is_empty() {
-        return block.iter().map(Name::lowercase).collect();
-    }
-    args.iter()
-        .flat_map(|a| normalize_zone(a).unwrap_or_default())
-        .filter_map(|z| Name::from_text(&z).ok())
-        .map(|n| n.lowercase())
-        .collect()
 }
 
 /// True for a zone under `in-addr.arpa.` or `ip6.arpa.`.

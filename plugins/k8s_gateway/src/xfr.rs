@@ -10,25 +10,15 @@ use std::collections::BTreeMap;
 
 use signpost_transfer::{TransferError, Transferer};
 use signpost_wire::text::{Record, RecordData};
-use signpost_wire::{class, rtype, Name};
+use signpost_wire::{rtype, Name};
 
 use crate::data::Data;
 use crate::handler::{K8sGateway, ZoneInfo, FIXED_TTL};
 use crate::index::Snapshot;
 use crate::keys::reverse_name;
 
-fn record(name: Name, ttl: u32, rtype: u16, data: RecordData) -> Record {
-    Record {
-        name,
-        ttl,
-        class: class::IN,
-        rtype,
-        data,
-    }
-}
-
 fn soa(z: &ZoneInfo, serial: u32) -> Record {
-    record(
+    Record::new_in(
         z.zone,
         FIXED_TTL,
         rtype::SOA,
@@ -38,10 +28,15 @@ fn soa(z: &ZoneInfo, serial: u32) -> Record {
 
 fn addresses(name: Name, ttl: u32, d: &Data, emit: &mut dyn FnMut(&Record)) {
     for a in &d.v4 {
-        emit(&record(name, ttl, rtype::A, RecordData::A(*a)));
+        emit(&Record::new_in(name, ttl, rtype::A, RecordData::A(*a)));
     }
     for a in &d.v6 {
-        emit(&record(name, ttl, rtype::AAAA, RecordData::Aaaa(*a)));
+        emit(&Record::new_in(
+            name,
+            ttl,
+            rtype::AAAA,
+            RecordData::Aaaa(*a),
+        ));
     }
 }
 
@@ -69,7 +64,12 @@ impl K8sGateway {
         let ttl = self.config.ttl;
         let hosts = [Some(z.ns), z.ns2];
         for h in hosts.iter().flatten() {
-            emit(&record(z.zone, FIXED_TTL, rtype::NS, RecordData::Name(*h)));
+            emit(&Record::new_in(
+                z.zone,
+                FIXED_TTL,
+                rtype::NS,
+                RecordData::Name(*h),
+            ));
         }
         for (h, glue) in hosts.iter().zip(&snap.glue) {
             if let Some(h) = h.filter(|h| h.is_subdomain_of(&z.zone)) {
@@ -79,13 +79,18 @@ impl K8sGateway {
         for (owner, d) in Self::names(snap, &z.zone).into_values() {
             if d.v4.is_empty() && d.v6.is_empty() && d.txt.is_empty() {
                 if let Some(t) = d.cname {
-                    emit(&record(owner, ttl, rtype::CNAME, RecordData::Name(t)));
+                    emit(&Record::new_in(
+                        owner,
+                        ttl,
+                        rtype::CNAME,
+                        RecordData::Name(t),
+                    ));
                 }
                 continue;
             }
             addresses(owner, ttl, d, emit);
             for t in &d.txt {
-                emit(&record(
+                emit(&Record::new_in(
                     owner,
                     ttl,
                     rtype::TXT,
@@ -96,7 +101,7 @@ impl K8sGateway {
     }
 
     fn reverse_zone(&self, z: &ZoneInfo, snap: &Snapshot, emit: &mut dyn FnMut(&Record)) {
-        emit(&record(
+        emit(&Record::new_in(
             z.zone,
             FIXED_TTL,
             rtype::NS,
@@ -111,7 +116,7 @@ impl K8sGateway {
         }
         for (owner, names) in ptrs.into_values() {
             for n in names {
-                emit(&record(
+                emit(&Record::new_in(
                     owner,
                     self.config.ttl,
                     rtype::PTR,

@@ -9,8 +9,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use signpost_corefile::{go_text, normalize_zone};
+use signpost_corefile::go_text;
 use signpost_kube::Connection;
+use signpost_plugin::origins_from_args_or_block;
 use signpost_plugin::{CorefileError, Dispenser, Fallthrough};
 use signpost_wire::Name;
 
@@ -115,23 +116,6 @@ fn reverse_roots() -> (Name, Name) {
     )
 }
 
-/// CoreDNS's `OriginsFromArgsOrServerBlock`: the arguments normalised (CIDRs expanded to
-/// reverse zones, invalid ones silently dropped), or the block's zones when there are none.
-fn origins(args: &[String], block: &[Name]) -> Vec<Name> {
-    if args.is_empty() {
-        return block.iter().map(Name::lowercase).collect();
-    }
-    let mut out = Vec::new();
-    for a in args {
-        for z in normalize_zone(a).unwrap_or_default() {
-            if let Ok(n) = Name::from_text(&z) {
-                out.push(n.lowercase());
-            }
-        }
-    }
-    out
-}
-
 fn zone_list(zones: &[Name]) -> String {
     let texts: Vec<String> = zones.iter().map(Name::to_string).collect();
     format!("[{}]", texts.join(" "))
@@ -154,7 +138,7 @@ pub fn parse_stanza(
     block_zones: &[Name],
 ) -> Result<KubernetesConfig, CorefileError> {
     let args = d.remaining_args();
-    let zones = origins(&args, block_zones);
+    let zones = origins_from_args_or_block(&args, block_zones);
     if !zones.iter().any(|z| !is_reverse(z)) {
         return Err(d.err("non-reverse zone name must be used"));
     }
@@ -253,7 +237,7 @@ pub fn parse_stanza(
             }
             "multicluster" => {
                 let args = d.remaining_args();
-                c.multicluster = origins(&args, &[]);
+                c.multicluster = origins_from_args_or_block(&args, &[]);
             }
             "startup_timeout" => {
                 let args = d.remaining_args();

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use signpost_transfer::{TransferError, Transferer};
 use signpost_wire::text::{Record, RecordData};
-use signpost_wire::{class, rtype, Name};
+use signpost_wire::{rtype, Name};
 
 use crate::answer::{srv_weight, NameBuf};
 use crate::config::KubernetesConfig;
@@ -56,27 +56,17 @@ impl ZoneTransfer {
     }
 }
 
-fn record(name: Name, ttl: u32, rtype: u16, data: RecordData) -> Record {
-    Record {
-        name,
-        ttl,
-        class: class::IN,
-        rtype,
-        data,
-    }
-}
-
 fn address(name: Name, ttl: u32, ip: IpAddr) -> Record {
     match ip {
-        IpAddr::V4(v4) => record(name, ttl, rtype::A, RecordData::A(v4)),
-        IpAddr::V6(v6) => record(name, ttl, rtype::AAAA, RecordData::Aaaa(v6)),
+        IpAddr::V4(v4) => Record::new_in(name, ttl, rtype::A, RecordData::A(v4)),
+        IpAddr::V6(v6) => Record::new_in(name, ttl, rtype::AAAA, RecordData::Aaaa(v6)),
     }
 }
 
 fn srv(name: Name, ttl: u32, weight: u16, port: i32, target: Name) -> Record {
     // A port of -1 (no ports) wraps as in CoreDNS.
     let data = RecordData::Srv(0, weight, port as u16, target);
-    record(name, ttl, rtype::SRV, data)
+    Record::new_in(name, ttl, rtype::SRV, data)
 }
 
 /// `_<port>._<proto>` in front of `base`, both lower-cased.
@@ -107,7 +97,7 @@ impl Transferer for ZoneTransfer {
             return Err(TransferError::NotAuthoritative);
         };
         let current = self.index.serial(SerialKind::Internal);
-        let soa = record(
+        let soa = Record::new_in(
             *zone,
             self.ttl.min(300),
             rtype::SOA,
@@ -128,7 +118,12 @@ impl Transferer for ZoneTransfer {
             .collect();
         for (i, (name, _)) in ns.iter().enumerate() {
             if !ns[..i].iter().any(|(n, _)| n.wire() == name.wire()) {
-                emit(&record(*zone, ttl, rtype::NS, RecordData::Name(*name)));
+                emit(&Record::new_in(
+                    *zone,
+                    ttl,
+                    rtype::NS,
+                    RecordData::Name(*name),
+                ));
             }
         }
         for (name, ip) in &ns {
@@ -217,7 +212,12 @@ fn service_records(entry: &SvcEntry, zone: &Name, ttl: u32, emit: &mut dyn FnMut
                 .as_deref()
                 .and_then(|w| Name::from_wire(w).ok())
             {
-                emit(&record(base, ttl, rtype::CNAME, RecordData::Name(target)));
+                emit(&Record::new_in(
+                    base,
+                    ttl,
+                    rtype::CNAME,
+                    RecordData::Name(target),
+                ));
             }
         }
     }

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use signpost_corefile::go_text::{quote, split_host_port};
-use signpost_corefile::normalize_zone;
+use signpost_plugin::origins_from_args_or_block;
 use signpost_plugin::{CorefileError, Directive, Dispenser, SetupContext, Zones};
 use signpost_wire::Name;
 
@@ -49,7 +49,7 @@ pub(crate) fn parse(directives: &[Directive], block: &[Name]) -> Result<Vec<Xfr>
         d.next();
         let args = d.remaining_args();
         let mut x = Xfr {
-            zones: Zones::new(origins(&args, block)),
+            zones: Zones::new(origins_from_args_or_block(&args, block)),
             to: Vec::new(),
             source: None,
         };
@@ -110,16 +110,4 @@ pub(crate) fn unmap(ip: IpAddr) -> IpAddr {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
     }
-}
-
-/// CoreDNS's `OriginsFromArgsOrServerBlock`: the arguments normalised (CIDRs become reverse
-/// zones, invalid ones are silently dropped), or the block's zones when there are none.
-fn origins(args: &[String], block: &[Name]) -> Vec<Name> {
-    if args.is_empty() {
-        return block.to_vec();
-    }
-    args.iter()
-        .flat_map(|a| normalize_zone(a).unwrap_or_default())
-        .filter_map(|z| Name::from_text(&z).ok())
-        .collect()
 }
