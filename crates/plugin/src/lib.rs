@@ -17,6 +17,7 @@
 
 mod chain;
 mod fallthrough;
+pub mod interfaces;
 pub mod lifecycle;
 pub mod ready;
 mod request;

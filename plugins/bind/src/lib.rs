@@ -1,14 +1,12 @@
 #![doc = include_str!("../README.md")]
 
-mod interfaces;
-
 use std::net::IpAddr;
 
 use signpost_corefile::go_text::quote as go_quote;
 use signpost_corefile::{Directive, Dispenser, Error};
 use signpost_plugin::{PluginDef, SetupContext};
 
-use interfaces::{host_interfaces, IfAddr};
+use signpost_plugin::interfaces::{host_interfaces, IfAddr};
 
 /// The `bind` directive.
 pub const PLUGIN: PluginDef = PluginDef {

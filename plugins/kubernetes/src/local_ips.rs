@@ -2,8 +2,9 @@
 //! the listening addresses, or every interface address when listening on the wildcard,
 //! loopback excluded (CoreDNS's `boundIPs`).
 
-use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
+
+use signpost_plugin::interfaces::host_interfaces;
 
 /// Non-loopback IPs behind these listening addresses.
 pub(crate) fn bound_ips(listeners: &[SocketAddr]) -> Vec<IpAddr> {
@@ -18,7 +19,8 @@ pub(crate) fn bound_ips(listeners: &[SocketAddr]) -> Vec<IpAddr> {
         }
     }
     if wildcard {
-        for ip in interface_ips().unwrap_or_default() {
+        let all = host_interfaces().unwrap_or_default();
+        for ip in all.into_iter().filter_map(|e| e.ip) {
             if !hosts.contains(&ip) {
                 hosts.push(ip);
             }
@@ -32,41 +34,6 @@ pub(crate) fn bound_ips(listeners: &[SocketAddr]) -> Vec<IpAddr> {
         })
         .filter(|ip| !ip.is_loopback())
         .collect()
-}
-
-/// Every IP address of the host's interfaces (`getifaddrs(3)`).
-fn interface_ips() -> io::Result<Vec<IpAddr>> {
-    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: `head` is a valid out-pointer; on success the list is ours until freed.
-    if unsafe { libc::getifaddrs(&mut head) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let mut out = Vec::new();
-    let mut cur = head;
-    while !cur.is_null() {
-        // SAFETY: `cur` is a node of the list getifaddrs returned, not yet freed.
-        let entry = unsafe { &*cur };
-        let addr = entry.ifa_addr;
-        if !addr.is_null() {
-            // SAFETY: `ifa_addr` points to a sockaddr whose family field is readable.
-            let family = unsafe { (*addr).sa_family } as i32;
-            if family == libc::AF_INET {
-                // SAFETY: the family says this is a sockaddr_in.
-                let sin = unsafe { &*(addr as *const libc::sockaddr_in) };
-                out.push(IpAddr::V4(Ipv4Addr::from(u32::from_be(
-                    sin.sin_addr.s_addr,
-                ))));
-            } else if family == libc::AF_INET6 {
-                // SAFETY: the family says this is a sockaddr_in6.
-                let sin6 = unsafe { &*(addr as *const libc::sockaddr_in6) };
-                out.push(IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)));
-            }
-        }
-        cur = entry.ifa_next;
-    }
-    // SAFETY: `head` came from getifaddrs and is freed once.
-    unsafe { libc::freeifaddrs(head) };
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The host's network interfaces and their IP addresses, read with `getifaddrs(3)`.
 //!
 //! `bind` accepts interface names and binds to the addresses the interface has when the
-//! configuration is loaded (start-up or reload), as CoreDNS does.
+//! configuration is loaded (start-up or reload), as CoreDNS does; `kubernetes` lists every
+//! address for its NS records when the server listens on the wildcard.
 
 use std::ffi::CStr;
 use std::io;
@@ -10,14 +11,16 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// One entry of the interface list: an interface name, with one of its IP addresses, or
 /// with none (an interface without addresses still exists, and is listed with `None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct IfAddr {
-    pub(crate) name: String,
-    pub(crate) ip: Option<IpAddr>,
+pub struct IfAddr {
+    /// Interface name (`eth0`).
+    pub name: String,
+    /// One of its addresses, or `None` for an interface without any.
+    pub ip: Option<IpAddr>,
 }
 
 /// Every interface entry of the host, in the system's order (IPv4 addresses of an interface
 /// before its IPv6 ones on Linux).
-pub(crate) fn host_interfaces() -> io::Result<Vec<IfAddr>> {
+pub fn host_interfaces() -> io::Result<Vec<IfAddr>> {
     let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
     // SAFETY: `head` is a valid out-pointer; on success the list is ours until freed.
     if unsafe { libc::getifaddrs(&mut head) } != 0 {
