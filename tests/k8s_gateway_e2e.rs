@@ -4,7 +4,7 @@
 //! Every wait is a bounded poll with short sleeps; no test asserts on timing.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use signpost_fakeapi::{Access, FakeApi, Options};
@@ -195,28 +195,12 @@ fn start(api: &FakeApi, stanza: &str) -> (Signpost, SocketAddr, TempDir) {
         match Signpost::try_start_with_env(BIN, dir, free_port(), &corefile, &[], &env) {
             Ok(s) => {
                 let ready: SocketAddr = ([127, 0, 0, 1], ready_port).into();
-                wait_ready(ready, &s);
+                s.wait_http(ready, "/ready", 200, None, Duration::from_secs(15));
                 return (s, ready, files);
             }
             Err(e) if e.contains("Address already in use") && attempt < 5 => {}
             Err(e) => panic!("{e}"),
         }
-    }
-}
-
-fn wait_ready(ready: SocketAddr, s: &Signpost) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Ok((200, _)) = http_get(ready, "/ready") {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "/ready never answered 200; last {:?}\nlog:\n{}",
-            http_get(ready, "/ready"),
-            s.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -246,22 +230,6 @@ fn expect(s: &Signpost, cases: &[(&str, u16, u16, &[&str])]) {
             assert_eq!(a.ns.len(), 1, "{name} {qtype}: {a:?}");
             assert!(a.ns[0].contains("\tSOA\t"), "{name} {qtype}: {a:?}");
         }
-    }
-}
-
-fn wait_for(s: &Signpost, name: &str, qtype: u16, ok: impl Fn(&Answer) -> bool) {
-    let deadline = Instant::now() + FOLLOW;
-    loop {
-        let a = query_udp(s.addr, name, qtype);
-        if a.as_ref().is_some_and(&ok) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{name} {qtype}: last {a:?}\nlog:\n{}",
-            s.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -443,10 +411,10 @@ fn objects_change_and_disappear() {
         &["shop.example.com", "*.apps.example.com"],
         &[ip("192.0.2.99")],
     ));
-    wait_for(&s, "shop.example.com.", rtype::A, |a| {
+    s.wait_for("shop.example.com.", rtype::A, FOLLOW, |a| {
         data(a) == ["192.0.2.99"]
     });
-    wait_for(&s, "shop.example.com.", rtype::AAAA, |a| {
+    s.wait_for("shop.example.com.", rtype::AAAA, FOLLOW, |a| {
         a.rcode() == NOERROR && a.answer.is_empty()
     });
 
@@ -459,15 +427,19 @@ fn objects_change_and_disappear() {
     );
     ignored["metadata"]["labels"] = json!({"k8s-gateway.dns/ignore": "true"});
     api.apply(ignored);
-    wait_for(&s, "shop.example.com.", rtype::A, |a| a.rcode() == NXDOMAIN);
+    s.wait_for("shop.example.com.", rtype::A, FOLLOW, |a| {
+        a.rcode() == NXDOMAIN
+    });
 
     // A Gateway's address changes; a route goes away.
     api.apply(gateway("public", "public", &[("IPAddress", "192.0.2.77")]));
-    wait_for(&s, "http.example.com.", rtype::A, |a| {
+    s.wait_for("http.example.com.", rtype::A, FOLLOW, |a| {
         data(a) == ["192.0.2.77"]
     });
     api.delete("gateway.networking.k8s.io/v1", "HTTPRoute", "web", "http");
-    wait_for(&s, "http.example.com.", rtype::A, |a| a.rcode() == NXDOMAIN);
+    s.wait_for("http.example.com.", rtype::A, FOLLOW, |a| {
+        a.rcode() == NXDOMAIN
+    });
 
     // A Service loses its annotation: back to name.namespace.
     api.apply(lb_service(
@@ -477,14 +449,16 @@ fn objects_change_and_disappear() {
         json!({}),
         &[ip("192.0.2.20")],
     ));
-    wait_for(&s, "api.example.com.", rtype::A, |a| a.rcode() == NXDOMAIN);
-    wait_for(&s, "api.web.example.com.", rtype::A, |a| {
+    s.wait_for("api.example.com.", rtype::A, FOLLOW, |a| {
+        a.rcode() == NXDOMAIN
+    });
+    s.wait_for("api.web.example.com.", rtype::A, FOLLOW, |a| {
         data(a) == ["192.0.2.20"]
     });
 
     // DNSEndpoint deleted.
     api.delete("externaldns.k8s.io/v1alpha1", "DNSEndpoint", "web", "txt");
-    wait_for(&s, "txt.example.com.", rtype::TXT, |a| {
+    s.wait_for("txt.example.com.", rtype::TXT, FOLLOW, |a| {
         a.rcode() == NXDOMAIN
     });
 }
@@ -552,14 +526,18 @@ fn missing_crds(access: Access) {
     for (v, p) in kinds {
         api.set_served(v, p, Access::Served);
     }
-    wait_for(&s, "http.example.com.", rtype::A, |a| {
+    s.wait_for("http.example.com.", rtype::A, FOLLOW, |a| {
         data(a) == ["192.0.2.30"]
     });
-    wait_for(&s, "txt.example.com.", rtype::TXT, |a| a.rcode() == NOERROR);
+    s.wait_for("txt.example.com.", rtype::TXT, FOLLOW, |a| {
+        a.rcode() == NOERROR
+    });
     assert_eq!(http_get(ready, "/ready").unwrap().0, 200);
     // Uninstalled again: its names go.
     api.set_served("gateway.networking.k8s.io/v1", "httproutes", access);
-    wait_for(&s, "http.example.com.", rtype::A, |a| a.rcode() == NXDOMAIN);
+    s.wait_for("http.example.com.", rtype::A, FOLLOW, |a| {
+        a.rcode() == NXDOMAIN
+    });
     expect(
         &s,
         &[("grpc.example.com.", rtype::A, NOERROR, &["192.0.2.30"])],

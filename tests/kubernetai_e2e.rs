@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use signpost_fakeapi::{FakeApi, Options};
-use signpost_testkit::{free_port, http_get, query_packet, query_udp, Answer, Signpost, TempDir};
+use signpost_testkit::{free_port, http_get, query_packet, Answer, Signpost, TempDir};
 use signpost_wire::{rcode, rtype};
 
 const BIN: &str = env!("CARGO_BIN_EXE_signpost");
@@ -129,32 +129,6 @@ fn is_a(a: &Answer, name: &str, ttl: u32, ips: &[&str]) -> bool {
         && sorted(a.answer.clone()) == sorted(ips.iter().map(|ip| rr(name, ttl, "A", ip)).collect())
 }
 
-/// Ask until `ok` holds or `timeout` passes; panics with the last answer and the log.
-fn wait_for(
-    s: &Signpost,
-    name: &str,
-    qtype: u16,
-    timeout: Duration,
-    ok: impl Fn(&Answer) -> bool,
-) -> Answer {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let a = query_udp(s.addr, name, qtype);
-        if let Some(a) = &a {
-            if ok(a) {
-                return a.clone();
-            }
-        }
-        if Instant::now() >= deadline {
-            panic!(
-                "{name} type {qtype}: not as expected in {timeout:?}; last answer {a:?}\nlog:\n{}",
-                s.log()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// Assert `name` answers exactly these A records now.
 fn expect_a(s: &Signpost, name: &str, ttl: u32, ips: &[&str]) {
     let a = s.udp(name, rtype::A);
@@ -165,25 +139,6 @@ fn expect_a(s: &Signpost, name: &str, ttl: u32, ips: &[&str]) {
         a.answer,
         s.log()
     );
-}
-
-/// Wait until `/ready` answers `code` with `body`.
-fn wait_ready_is(s: &Signpost, ready: SocketAddr, code: u16, body: &str) {
-    let deadline = Instant::now() + RECOVER;
-    loop {
-        let got = http_get(ready, "/ready");
-        if let Ok((c, b)) = &got {
-            if *c == code && b.trim() == body {
-                return;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "/ready: want {code} {body:?}, last {got:?}\nlog:\n{}",
-            s.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// The value of the metric line `name{labels}` (labels as printed), if present.
@@ -258,7 +213,7 @@ fn readme_three_clusters_each_answer_their_zone() {
         ],
     );
     let (s, ready, _) = start(make);
-    wait_ready_is(&s, ready, 200, "OK");
+    s.wait_http(ready, "/ready", 200, Some("OK"), RECOVER);
     for (i, zone) in ["cluster.local", "assemblage.local", "conglomeration.local"]
         .iter()
         .enumerate()
@@ -292,7 +247,7 @@ fn readme_failover_from_local_to_remote() {
     );
     let make = localize(&example, &[("https://remote-k8s-cluster", b.url())]);
     let (s, ready, _) = start(make);
-    wait_ready_is(&s, ready, 200, "OK");
+    s.wait_http(ready, "/ready", 200, Some("OK"), RECOVER);
 
     expect_a(&s, "only-a.ns.svc.cluster.local.", 5, &["10.96.1.1"]);
     expect_a(&s, "both.ns.svc.cluster.local.", 5, &["10.96.2.1"]);
@@ -315,16 +270,16 @@ fn readme_failover_from_local_to_remote() {
     // A's endpoint becomes ready: A answers with its ClusterIP.
     a.apply(slice("ns", "web-1", "web", &[("10.1.0.5", true)]));
     let n = "web.ns.svc.cluster.local.";
-    wait_for(&s, n, rtype::A, FOLLOW, |x| is_a(x, n, 5, &["10.96.0.10"]));
+    s.wait_for(n, rtype::A, FOLLOW, |x| is_a(x, n, 5, &["10.96.0.10"]));
     // And not ready again: B again.
     a.apply(slice("ns", "web-1", "web", &[("10.1.0.5", false)]));
-    wait_for(&s, n, rtype::A, FOLLOW, |x| {
+    s.wait_for(n, rtype::A, FOLLOW, |x| {
         is_a(x, n, 5, &["10.2.0.5", "10.2.0.6"])
     });
     // A Service deleted in A: B answers for it.
     a.delete("v1", "Service", "ns", "both");
     let n = "both.ns.svc.cluster.local.";
-    wait_for(&s, n, rtype::A, FOLLOW, |x| is_a(x, n, 5, &["10.97.2.1"]));
+    s.wait_for(n, rtype::A, FOLLOW, |x| is_a(x, n, 5, &["10.97.2.1"]));
 }
 
 /// Stanzas on the same cluster share its watches: one list and one watch per kind.
@@ -341,7 +296,7 @@ fn stanzas_on_one_cluster_share_its_watches() {
     );
     let make = localize(&example, &[("http://192.168.99.100:8080", a.url())]);
     let (s, ready, _) = start(make);
-    wait_ready_is(&s, ready, 200, "OK");
+    s.wait_http(ready, "/ready", 200, Some("OK"), RECOVER);
     // `namespaces default` in the first stanza: ns comes from the second.
     expect_a(&s, "only-a.ns.svc.cluster.local.", 5, &["10.96.1.1"]);
     expect_a(&s, "only-a.ns.svc.east.local.", 5, &["10.96.1.1"]);
@@ -349,7 +304,7 @@ fn stanzas_on_one_cluster_share_its_watches() {
     a.apply(service("ns", "only-a", "10.96.1.2"));
     for zone in ["cluster.local", "east.local"] {
         let n = format!("only-a.ns.svc.{zone}.");
-        wait_for(&s, &n, rtype::A, FOLLOW, |x| is_a(x, &n, 5, &["10.96.1.2"]));
+        s.wait_for(&n, rtype::A, FOLLOW, |x| is_a(x, &n, 5, &["10.96.1.2"]));
     }
     // Give a (wrong) second watch time to show up before counting.
     std::thread::sleep(Duration::from_millis(500));
@@ -392,7 +347,7 @@ fn a_dead_api_server_leaves_the_other_cluster_untouched() {
         )
     };
     let (s, ready, metrics) = start(make);
-    wait_ready_is(&s, ready, 200, "OK");
+    s.wait_http(ready, "/ready", 200, Some("OK"), RECOVER);
     let check_a = |s: &Signpost| {
         expect_a(s, "only-a.ns.svc.cluster.local.", 5, &["10.96.1.1"]);
         expect_a(s, "both.ns.svc.cluster.local.", 5, &["10.96.2.1"]);
@@ -436,7 +391,7 @@ fn a_dead_api_server_leaves_the_other_cluster_untouched() {
         s.log()
     );
     // Synced once, B stays ready (it serves its last data).
-    wait_ready_is(&s, ready, 200, "OK");
+    s.wait_http(ready, "/ready", 200, Some("OK"), RECOVER);
     for _ in 0..10 {
         check_a(&s);
         check_b(&s);
@@ -445,11 +400,11 @@ fn a_dead_api_server_leaves_the_other_cluster_untouched() {
     // A still follows its changes.
     a.apply(service("ns", "only-a", "10.96.1.9"));
     let n = "only-a.ns.svc.cluster.local.";
-    wait_for(&s, n, rtype::A, FOLLOW, |x| is_a(x, n, 5, &["10.96.1.9"]));
+    s.wait_for(n, rtype::A, FOLLOW, |x| is_a(x, n, 5, &["10.96.1.9"]));
     a.apply(service("ns", "new-a", "10.96.3.3"));
     a.apply(slice("ns", "new-a-1", "new-a", &[("10.1.3.3", true)]));
     let n = "new-a.ns.svc.cluster.local.";
-    wait_for(&s, n, rtype::A, FOLLOW, |x| is_a(x, n, 5, &["10.96.3.3"]));
+    s.wait_for(n, rtype::A, FOLLOW, |x| is_a(x, n, 5, &["10.96.3.3"]));
     check_b(&s);
 }
 
@@ -523,7 +478,7 @@ fn unreachable_clusters_at_start_do_not_hold_the_others() {
     // The late cluster comes up: it answers first now, and leaves /ready.
     late.faults().down(false);
     let n = "web.ns.svc.cluster.local.";
-    wait_for(&s, n, rtype::A, RECOVER, |x| {
+    s.wait_for(n, rtype::A, RECOVER, |x| {
         is_a(x, n, 5, &["10.2.0.5", "10.2.0.6"])
     });
     expect_a(&s, "only-b.ns.svc.cluster.local.", 5, &["10.97.1.1"]);
@@ -573,7 +528,7 @@ fn autopath_across_clusters() {
         )
     };
     let (s, ready, _) = start(make);
-    wait_ready_is(&s, ready, 200, "OK");
+    s.wait_http(ready, "/ready", 200, Some("OK"), RECOVER);
     // The pod's resolver asks `<name>.test-1.svc.cluster.local` first.
     let n = "svc-1-a.test-1.svc.cluster.local.";
     expect_a(&s, n, 5, &["10.96.0.100"]);
@@ -642,7 +597,7 @@ fn zone_transfers_of_every_stanza() {
         )
     };
     let (s, ready, _) = start(make);
-    wait_ready_is(&s, ready, 200, "OK");
+    s.wait_http(ready, "/ready", 200, Some("OK"), RECOVER);
     let local = axfr(&s, "cluster.local.");
     assert!(
         local[0].starts_with("cluster.local.\t5\tIN\tSOA\t"),
@@ -698,7 +653,7 @@ fn reload_keeps_the_watches_of_every_cluster() {
         )
     };
     let (s, ready, _) = start(make);
-    wait_ready_is(&s, ready, 200, "OK");
+    s.wait_http(ready, "/ready", 200, Some("OK"), RECOVER);
     expect_a(&s, "only-a.ns.svc.cluster.local.", 5, &["10.96.1.1"]);
     expect_a(&s, "only-b.ns.svc.cluster.local.", 5, &["10.97.1.1"]);
     wait_started(&s);
@@ -713,12 +668,12 @@ fn reload_keeps_the_watches_of_every_cluster() {
     std::fs::write(&s.corefile, text).unwrap();
     s.signal(libc::SIGUSR1);
     let n = "only-a.ns.svc.cluster.local.";
-    wait_for(&s, n, rtype::A, FOLLOW, |x| is_a(x, n, 17, &["10.96.1.1"]));
+    s.wait_for(n, rtype::A, FOLLOW, |x| is_a(x, n, 17, &["10.96.1.1"]));
     expect_a(&s, "only-b.ns.svc.cluster.local.", 18, &["10.97.1.1"]);
     // Changes still arrive after the reload.
     b.apply(service("ns", "only-b", "10.97.1.7"));
     let n = "only-b.ns.svc.cluster.local.";
-    wait_for(&s, n, rtype::A, FOLLOW, |x| is_a(x, n, 18, &["10.97.1.7"]));
+    s.wait_for(n, rtype::A, FOLLOW, |x| is_a(x, n, 18, &["10.97.1.7"]));
     std::thread::sleep(Duration::from_millis(300));
     for api in [&a, &b] {
         let requests = api.requests();

@@ -158,7 +158,7 @@ fn cluster_corefile(kubeconfig: &Path, ready_port: u16) -> String {
 /// its ready address, and the folder holding the kubeconfig.
 fn start_against(api: &FakeApi) -> (Signpost, SocketAddr, TempDir) {
     let (s, ready, files) = launch_against(api);
-    wait_ready(ready, &s);
+    s.wait_http(ready, "/ready", 200, None, Duration::from_secs(10));
     (s, ready, files)
 }
 
@@ -232,32 +232,6 @@ fn soa_serial(a: &Answer, zone: &str, what: &str) -> u64 {
         .unwrap_or_else(|| panic!("{what}: serial of {soa}"))
 }
 
-/// Ask until `ok` holds or `timeout` passes; panics with the last answer and the server log.
-fn wait_for(
-    s: &Signpost,
-    name: &str,
-    qtype: u16,
-    timeout: Duration,
-    ok: impl Fn(&Answer) -> bool,
-) -> Answer {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let a = query_udp(s.addr, name, qtype);
-        if let Some(a) = &a {
-            if ok(a) {
-                return a.clone();
-            }
-        }
-        if Instant::now() >= deadline {
-            panic!(
-                "{name} type {qtype}: condition not met in {timeout:?}; last answer {a:?}\nlog:\n{}",
-                s.log()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 fn answers_a(a: &Answer, owner: &str, ips: &[&str]) -> bool {
     a.rcode() == rcode::NOERROR
         && sorted(&a.answer)
@@ -279,22 +253,6 @@ fn expect_a(s: &Signpost, a: &Answer, owner: &str, ips: &[&str]) {
     );
 }
 
-fn wait_ready(ready: SocketAddr, s: &Signpost) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok((200, _)) = http_get(ready, "/ready") {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "/ready never answered 200; last {:?}\nlog:\n{}",
-            http_get(ready, "/ready"),
-            s.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Records
 
@@ -302,7 +260,7 @@ fn wait_ready(ready: SocketAddr, s: &Signpost) {
 fn cluster_records_over_udp_and_tcp() {
     let api = fake();
     let (s, ready, _files) = start_against(&api);
-    wait_ready(ready, &s);
+    s.wait_http(ready, "/ready", 200, None, Duration::from_secs(10));
 
     type Ask<'a> = Box<dyn Fn(&str, u16) -> Answer + 'a>;
     let transports: [(&str, Ask<'_>); 2] = [
@@ -583,9 +541,9 @@ fn changes_in_the_api_follow() {
         HL_PORTS,
         &[("10.0.3.1", true, None)],
     ));
-    wait_for(&s, n, rtype::A, FOLLOW, |a| answers_a(a, n, &["10.96.1.1"]));
+    s.wait_for(n, rtype::A, FOLLOW, |a| answers_a(a, n, &["10.96.1.1"]));
     let e = "10-0-3-1.new.ns.svc.cluster.local.";
-    wait_for(&s, e, rtype::A, FOLLOW, |a| answers_a(a, e, &["10.0.3.1"]));
+    s.wait_for(e, rtype::A, FOLLOW, |a| answers_a(a, e, &["10.0.3.1"]));
     let p = "1.1.96.10.in-addr.arpa.";
     let a = s.tcp(p, rtype::PTR);
     assert_eq!(a.answer, [rr(p, 5, "PTR", "new.ns.svc.cluster.local.")]);
@@ -599,12 +557,10 @@ fn changes_in_the_api_follow() {
         HL_PORTS,
         &[("10.0.3.2", true, None), ("10.0.3.1", false, None)],
     ));
-    wait_for(&s, n, rtype::A, FOLLOW, |a| answers_a(a, n, &["10.96.1.2"]));
+    s.wait_for(n, rtype::A, FOLLOW, |a| answers_a(a, n, &["10.96.1.2"]));
     let e2 = "10-0-3-2.new.ns.svc.cluster.local.";
-    wait_for(&s, e2, rtype::A, FOLLOW, |a| {
-        answers_a(a, e2, &["10.0.3.2"])
-    });
-    wait_for(&s, e, rtype::A, FOLLOW, |a| a.rcode() == rcode::NXDOMAIN);
+    s.wait_for(e2, rtype::A, FOLLOW, |a| answers_a(a, e2, &["10.0.3.2"]));
+    s.wait_for(e, rtype::A, FOLLOW, |a| a.rcode() == rcode::NXDOMAIN);
 
     // Headless endpoints change: the answer is the new ready set.
     api.apply(slice(
@@ -619,15 +575,15 @@ fn changes_in_the_api_follow() {
         ],
     ));
     let h = "hl.ns.svc.cluster.local.";
-    wait_for(&s, h, rtype::A, FOLLOW, |a| {
+    s.wait_for(h, rtype::A, FOLLOW, |a| {
         answers_a(a, h, &["10.0.2.2", "10.0.2.3"])
     });
 
     // Deleted: NXDOMAIN again (the Service, then its endpoints).
     assert!(api.delete("v1", "Service", "ns", "new"));
-    wait_for(&s, n, rtype::A, FOLLOW, |a| a.rcode() == rcode::NXDOMAIN);
+    s.wait_for(n, rtype::A, FOLLOW, |a| a.rcode() == rcode::NXDOMAIN);
     assert!(api.delete("discovery.k8s.io/v1", "EndpointSlice", "ns", "new-1"));
-    let a = wait_for(&s, e2, rtype::A, FOLLOW, |a| a.rcode() == rcode::NXDOMAIN);
+    let a = s.wait_for(e2, rtype::A, FOLLOW, |a| a.rcode() == rcode::NXDOMAIN);
     assert_soa(&a, "cluster.local.", "deleted endpoint");
     let a = s.tcp(n, rtype::A);
     assert_eq!(a.rcode(), rcode::NXDOMAIN);
@@ -669,9 +625,7 @@ cluster.remote:{{PORT}} {{
     let (s, _) = start_with_ports(|_| corefile.clone());
     for zone in ["cluster.local.", "cluster.remote."] {
         let n = format!("svc.ns.svc.{zone}");
-        wait_for(&s, &n, rtype::A, FOLLOW, |a| {
-            answers_a(a, &n, &["10.96.0.10"])
-        });
+        s.wait_for(&n, rtype::A, FOLLOW, |a| answers_a(a, &n, &["10.96.0.10"]));
         let n = format!("10-0-0-7.ns.pod.{zone}");
         assert_eq!(s.udp(&n, rtype::A).answer, [rr(&n, 5, "A", "10.0.0.7")]);
         // Verified: an address no pod has does not exist.
@@ -682,9 +636,7 @@ cluster.remote:{{PORT}} {{
     api.apply(service("ns", "svc", "10.96.0.99", SVC_PORTS));
     for zone in ["cluster.local.", "cluster.remote."] {
         let n = format!("svc.ns.svc.{zone}");
-        wait_for(&s, &n, rtype::A, FOLLOW, |a| {
-            answers_a(a, &n, &["10.96.0.99"])
-        });
+        s.wait_for(&n, rtype::A, FOLLOW, |a| answers_a(a, &n, &["10.96.0.99"]));
     }
     // Give a (wrong) second watch time to show up before counting.
     std::thread::sleep(Duration::from_millis(500));
@@ -718,9 +670,7 @@ fn api_faults_keep_answers_and_changes_arrive_after() {
     api.faults().drop_watches();
     expect_a(&s, &s.udp(n, rtype::A), n, &["10.96.0.10"]);
     set_ip("10.96.0.11");
-    wait_for(&s, n, rtype::A, RECOVER, |a| {
-        answers_a(a, n, &["10.96.0.11"])
-    });
+    s.wait_for(n, rtype::A, RECOVER, |a| answers_a(a, n, &["10.96.0.11"]));
 
     // Watches cut and the reconnects fail a few times (500): still answering, and the next
     // change arrives once the API answers again.
@@ -732,9 +682,7 @@ fn api_faults_keep_answers_and_changes_arrive_after() {
         std::thread::sleep(Duration::from_millis(100));
     }
     set_ip("10.96.0.12");
-    wait_for(&s, n, rtype::A, RECOVER, |a| {
-        answers_a(a, n, &["10.96.0.12"])
-    });
+    s.wait_for(n, rtype::A, RECOVER, |a| answers_a(a, n, &["10.96.0.12"]));
 
     // The API server goes away: the last data keeps being served, also for a change made
     // meanwhile (nobody can see it), and everything else answers as before.
@@ -752,13 +700,9 @@ fn api_faults_keep_answers_and_changes_arrive_after() {
     }
     // Back: the change made while down arrives, and so do later ones.
     api.faults().down(false);
-    wait_for(&s, n, rtype::A, RECOVER, |a| {
-        answers_a(a, n, &["10.96.0.13"])
-    });
+    s.wait_for(n, rtype::A, RECOVER, |a| answers_a(a, n, &["10.96.0.13"]));
     set_ip("10.96.0.14");
-    wait_for(&s, n, rtype::A, RECOVER, |a| {
-        answers_a(a, n, &["10.96.0.14"])
-    });
+    s.wait_for(n, rtype::A, RECOVER, |a| answers_a(a, n, &["10.96.0.14"]));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -844,9 +788,9 @@ endpoints:
     assert!(out.contains("kc"), "{out}");
 
     let n = "kc.ns.svc.cluster.local.";
-    wait_for(&s, n, rtype::A, FOLLOW, |a| answers_a(a, n, &["10.96.7.7"]));
+    s.wait_for(n, rtype::A, FOLLOW, |a| answers_a(a, n, &["10.96.7.7"]));
     let e = "kc-0.kc.ns.svc.cluster.local.";
-    wait_for(&s, e, rtype::A, FOLLOW, |a| answers_a(a, e, &["10.0.7.1"]));
+    s.wait_for(e, rtype::A, FOLLOW, |a| answers_a(a, e, &["10.0.7.1"]));
     let srv = "_http._tcp.kc.ns.svc.cluster.local.";
     let a = s.tcp(srv, rtype::SRV);
     assert_eq!(
@@ -855,7 +799,7 @@ endpoints:
     );
 
     kubectl(&kubeconfig, &cache, &["delete", "svc", "kc", "-n", "ns"]);
-    let a = wait_for(&s, n, rtype::A, FOLLOW, |a| a.rcode() == rcode::NXDOMAIN);
+    let a = s.wait_for(n, rtype::A, FOLLOW, |a| a.rcode() == rcode::NXDOMAIN);
     assert_soa(&a, "cluster.local.", "deleted by kubectl");
 }
 
@@ -992,9 +936,7 @@ fn manifests_file_is_served_and_followed() {
     );
     let (s, _) = start_with_ports(|_| corefile.clone());
     let n = "svc.ns.svc.cluster.local.";
-    wait_for(&s, n, rtype::A, FOLLOW, |a| {
-        answers_a(a, n, &["10.96.0.10"])
-    });
+    s.wait_for(n, rtype::A, FOLLOW, |a| answers_a(a, n, &["10.96.0.10"]));
     let h = "hl.ns.svc.cluster.local.";
     expect_a(&s, &s.tcp(h, rtype::A), h, &["10.0.2.1", "10.0.2.2"]);
     let e = "web-1.hl.ns.svc.cluster.local.";
@@ -1011,19 +953,15 @@ fn manifests_file_is_served_and_followed() {
 
     // Edit the file: answers change.
     replace_file(&objects, &list_yaml("10.96.0.20", &["10.0.2.3"]));
-    wait_for(&s, n, rtype::A, FOLLOW, |a| {
-        answers_a(a, n, &["10.96.0.20"])
-    });
-    wait_for(&s, h, rtype::A, FOLLOW, |a| answers_a(a, h, &["10.0.2.3"]));
+    s.wait_for(n, rtype::A, FOLLOW, |a| answers_a(a, n, &["10.96.0.20"]));
+    s.wait_for(h, rtype::A, FOLLOW, |a| answers_a(a, h, &["10.0.2.3"]));
     let a = s.udp(e, rtype::A);
     assert_eq!(a.rcode(), rcode::NXDOMAIN, "web-1 is gone: {a:?}");
 
     // Edited in place (same inode) too.
     std::fs::write(&objects, list_yaml("10.96.0.30", &["10.0.2.4", "10.0.2.5"])).unwrap();
-    wait_for(&s, n, rtype::A, FOLLOW, |a| {
-        answers_a(a, n, &["10.96.0.30"])
-    });
-    wait_for(&s, h, rtype::A, FOLLOW, |a| {
+    s.wait_for(n, rtype::A, FOLLOW, |a| answers_a(a, n, &["10.96.0.30"]));
+    s.wait_for(h, rtype::A, FOLLOW, |a| {
         answers_a(a, h, &["10.0.2.4", "10.0.2.5"])
     });
 }
@@ -1092,10 +1030,8 @@ fn unsynced_start_is_servfail_then_serves_once_the_api_answers() {
 
     // The API comes up: the lists arrive, the server is ready and answers.
     api.faults().down(false);
-    wait_for(&s, n, rtype::A, RECOVER, |a| {
-        answers_a(a, n, &["10.96.0.10"])
-    });
-    wait_ready(ready, &s);
+    s.wait_for(n, rtype::A, RECOVER, |a| answers_a(a, n, &["10.96.0.10"]));
+    s.wait_http(ready, "/ready", 200, None, Duration::from_secs(10));
     let m = s.udp("missing.ns.svc.cluster.local.", rtype::A);
     assert_eq!(m.rcode(), rcode::NXDOMAIN);
 }
@@ -1116,13 +1052,13 @@ fn reload_keeps_the_shared_watches() {
         .replace("pods insecure", "pods insecure\n        ttl 17");
     std::fs::write(&s.corefile, text).unwrap();
     s.signal(libc::SIGUSR1);
-    wait_for(&s, n, rtype::A, FOLLOW, |a| {
+    s.wait_for(n, rtype::A, FOLLOW, |a| {
         a.answer == [rr(n, 17, "A", "10.96.0.10")]
     });
 
     // Changes still arrive after the reload.
     api.apply(service("ns", "svc", "10.96.0.77", SVC_PORTS));
-    wait_for(&s, n, rtype::A, FOLLOW, |a| {
+    s.wait_for(n, rtype::A, FOLLOW, |a| {
         a.answer == [rr(n, 17, "A", "10.96.0.77")]
     });
     std::thread::sleep(Duration::from_millis(300));

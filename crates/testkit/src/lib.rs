@@ -193,6 +193,59 @@ impl Signpost {
         None
     }
 
+    /// Ask over UDP until `ok` holds or `timeout` passes; panics with the last answer and the
+    /// server's log. For waiting on changes that travel through a watch.
+    pub fn wait_for(
+        &self,
+        name: &str,
+        qtype: u16,
+        timeout: Duration,
+        ok: impl Fn(&Answer) -> bool,
+    ) -> Answer {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let a = query_udp(self.addr, name, qtype);
+            if let Some(a) = a.as_ref().filter(|a| ok(a)) {
+                return a.clone();
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "{name} type {qtype}: not as expected in {timeout:?}; last answer {a:?}\nlog:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Poll `GET path` on `addr` (this server's HTTP listener) until it answers `code`, and,
+    /// when `body` is given, exactly that body (trimmed); panics with the last reply and the
+    /// server's log after `timeout`.
+    pub fn wait_http(
+        &self,
+        addr: SocketAddr,
+        path: &str,
+        code: u16,
+        body: Option<&str>,
+        timeout: Duration,
+    ) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let got = http_get(addr, path);
+            if let Ok((c, b)) = &got {
+                if *c == code && body.is_none_or(|want| b.trim() == want) {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{path}: want {code} {body:?}, last {got:?}\nlog:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Query over UDP.
     pub fn udp(&self, name: &str, qtype: u16) -> Answer {
         query_udp(self.addr, name, qtype).expect("no UDP answer")
