@@ -2,40 +2,14 @@
 //! cached one (cache in front), with metrics, errors and loadbalance in the chain, and for an
 //! answer that passes a kubernetai stanza on to the next one.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use signpost_corefile::parse;
+use signpost_plugin::testing::{allocations, CountingAlloc};
 use signpost_plugin::Transport;
 use signpost_server::{build, handle, BuildOptions, Handled, Router};
 use signpost_wire::{build_query, rtype, Name, Response};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to the system allocator; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 const COREFILE: &str = "
 auth.test {
@@ -94,9 +68,9 @@ fn allocations_for(router: &Router, name: &str, qtype: u16, resp: &mut Response)
             Handled::Reply
         ));
     }
-    let before = ALLOCS.with(Cell::get);
+    let before = allocations();
     let h = handle(router, &packet, client, local, Transport::Udp, resp);
-    let after = ALLOCS.with(Cell::get);
+    let after = allocations();
     assert!(matches!(h, Handled::Reply));
     assert!(resp.counts().0 > 0, "{name} answered");
     after - before

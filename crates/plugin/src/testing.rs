@@ -170,3 +170,43 @@ impl Case {
         Ok(())
     }
 }
+
+/// A global allocator for allocation tests: the system allocator, counting each thread's
+/// allocations (and reallocations) on the side. A test binary installs it with
+/// `#[global_allocator] static GLOBAL: CountingAlloc = CountingAlloc;` and compares
+/// [`allocations`] before and after the code it checks.
+pub struct CountingAlloc;
+
+std::thread_local! {
+    static ALLOCATIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn count_one() {
+    // `try_with`: allocations while the thread's locals are torn down are not counted.
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+}
+
+// SAFETY: every call goes to the system allocator unchanged; counting touches no memory the
+// allocator hands out.
+unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        count_one();
+        // SAFETY: same contract as ours.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        count_one();
+        // SAFETY: same contract as ours.
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Allocations the current thread has made so far (always 0 unless [`CountingAlloc`] is the
+/// global allocator).
+pub fn allocations() -> usize {
+    ALLOCATIONS.try_with(std::cell::Cell::get).unwrap_or(0)
+}

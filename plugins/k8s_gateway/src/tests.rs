@@ -656,38 +656,8 @@ mod signpost_testkit_lite {
     }
 }
 
-/// Counts allocations of the current thread (for the no-allocation check below).
-mod counting {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
-
-    pub(super) struct Counting;
-
-    thread_local! {
-        pub(super) static ALLOCS: Cell<usize> = const { Cell::new(0) };
-    }
-
-    // SAFETY: forwards to the system allocator; only counts.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            ALLOCS.with(|c| c.set(c.get() + 1));
-            // SAFETY: same contract as ours.
-            unsafe { System.alloc(layout) }
-        }
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            // SAFETY: same contract as ours.
-            unsafe { System.dealloc(ptr, layout) }
-        }
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            ALLOCS.with(|c| c.set(c.get() + 1));
-            // SAFETY: same contract as ours.
-            unsafe { System.realloc(ptr, layout, new_size) }
-        }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: counting::Counting = counting::Counting;
+static GLOBAL: signpost_plugin::testing::CountingAlloc = signpost_plugin::testing::CountingAlloc;
 
 /// The sync path answers from memory without allocating, whatever the answer.
 #[test]
@@ -712,9 +682,9 @@ fn answers_do_not_allocate() {
         let r = owned.request().unwrap();
         let mut resp = signpost_wire::Response::new();
         plugin.serve(&r, &mut resp, empty.start());
-        let before = counting::ALLOCS.with(|c| c.get());
+        let before = signpost_plugin::testing::allocations();
         plugin.serve(&r, &mut resp, empty.start());
-        let after = counting::ALLOCS.with(|c| c.get());
+        let after = signpost_plugin::testing::allocations();
         assert_eq!(after - before, 0, "{name} {qtype} allocated");
     }
 }

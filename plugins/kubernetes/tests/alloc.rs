@@ -1,8 +1,6 @@
 //! Answers from the index allocate nothing once warm: A, AAAA, SRV, PTR, NXDOMAIN, NODATA,
 //! endpoint and pod names, dns-version.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,36 +8,12 @@ use signpost_k8s_model::{
     Endpoint, EndpointSlice, Event, Labels, Namespace, ObjectKey, Port, Service, ServiceType,
 };
 use signpost_kubernetes::{parse_stanza, Index, IndexOptions, Kubernetes};
-use signpost_plugin::testing::NxDomain;
+use signpost_plugin::testing::{CountingAlloc, NxDomain};
 use signpost_plugin::{Chain, Dispenser, Request, ServerInfo, Transport};
 use signpost_wire::{build_query, rcode, rtype, Name, Query, Response};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to the system allocator; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 fn key(ns: &str, name: &str) -> ObjectKey {
     ObjectKey {
@@ -147,9 +121,12 @@ fn allocations(chain: &Arc<Chain>, name: &str, qtype: u16, resp: &mut Response) 
     };
     // Warm up (thread-local state, buffers), then count.
     chain.start().run(&req, resp).unwrap();
-    let before = ALLOCS.with(Cell::get);
+    let before = signpost_plugin::testing::allocations();
     chain.start().run(&req, resp).unwrap();
-    (ALLOCS.with(Cell::get) - before, resp.rcode())
+    (
+        signpost_plugin::testing::allocations() - before,
+        resp.rcode(),
+    )
 }
 
 #[test]

@@ -1,9 +1,7 @@
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use signpost_plugin::testing::{request, run, setup};
+use signpost_plugin::testing::{allocations, request, run, setup, CountingAlloc};
 use signpost_plugin::{Chain, Next, Outcome, Plugin, Request, Step};
 use signpost_wire::text::{message_sections, Record};
 use signpost_wire::{rcode, rtype, Rcode, Response, Section};
@@ -12,24 +10,8 @@ use crate::cidr::Cidr;
 use crate::{LoadBalance, PLUGIN};
 
 /// Counts this thread's allocations, to show that a warm thread reorders without any.
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static COUNTING: Counting = Counting;
+static COUNTING: CountingAlloc = CountingAlloc;
 
 /// A backend that answers every query with fixed records (as zone-file text).
 struct Fixed {
@@ -417,12 +399,12 @@ fn reordering_a_warm_thread_does_not_allocate() {
             resp.set_bytes(&original);
             lb.after(&r, &mut resp, &outcome, false);
         }
-        let before = ALLOCATIONS.with(Cell::get);
+        let before = allocations();
         for _ in 0..100 {
             resp.set_bytes(&original);
             lb.after(&r, &mut resp, &outcome, false);
         }
-        assert_eq!(ALLOCATIONS.with(Cell::get), before, "{answer:?}");
+        assert_eq!(allocations(), before, "{answer:?}");
         assert_eq!(
             sorted(
                 &message_sections(resp.bytes()).unwrap()[0]

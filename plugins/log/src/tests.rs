@@ -216,33 +216,8 @@ fn plugin_setup_adds_the_logger() {
         .starts_with("plugin/log: Corefile:3"));
 }
 
-/// Counts this thread's allocations.
-mod alloc_count {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
-
-    thread_local! {
-        pub(super) static ALLOCS: Cell<usize> = const { Cell::new(0) };
-    }
-
-    struct Counting;
-
-    // SAFETY: every call is forwarded to the system allocator unchanged.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-            // SAFETY: same contract as ours.
-            unsafe { System.alloc(layout) }
-        }
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            // SAFETY: same contract as ours.
-            unsafe { System.dealloc(ptr, layout) }
-        }
-    }
-
-    #[global_allocator]
-    static GLOBAL: Counting = Counting;
-}
+#[global_allocator]
+static GLOBAL: testing::CountingAlloc = testing::CountingAlloc;
 
 #[test]
 fn rendering_a_line_does_not_allocate() {
@@ -262,12 +237,12 @@ fn rendering_a_line_does_not_allocate() {
         error: None,
     };
     let mut line = Vec::with_capacity(512);
-    let before = alloc_count::ALLOCS.with(|c| c.get());
+    let before = testing::allocations();
     for _ in 0..10 {
         line.clear();
         let (rule, entry) = logger.entry(&req, &resp, &outcome).unwrap();
         render_line(&mut line, rule, &entry);
     }
-    assert_eq!(alloc_count::ALLOCS.with(|c| c.get()), before);
+    assert_eq!(testing::allocations(), before);
     assert!(line.starts_with(b"[INFO] [2001:db8::1]:53 - 4242 \"A IN www.example.org. udp"));
 }

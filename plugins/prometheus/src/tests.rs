@@ -240,34 +240,8 @@ fn parse_errors() {
         .ends_with("Error during parsing: this plugin can only be used once per Server Block"));
 }
 
-/// Counts this thread's allocations, to show that counting a query allocates nothing once
-/// its series exist.
-mod alloc_count {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
-
-    thread_local! {
-        pub(super) static ALLOCS: Cell<usize> = const { Cell::new(0) };
-    }
-
-    struct Counting;
-
-    // SAFETY: every call is forwarded to the system allocator unchanged.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-            // SAFETY: same contract as ours.
-            unsafe { System.alloc(layout) }
-        }
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            // SAFETY: same contract as ours.
-            unsafe { System.dealloc(ptr, layout) }
-        }
-    }
-
-    #[global_allocator]
-    static GLOBAL: Counting = Counting;
-}
+#[global_allocator]
+static GLOBAL: testing::CountingAlloc = testing::CountingAlloc;
 
 #[test]
 fn counting_does_not_allocate() {
@@ -283,11 +257,11 @@ fn counting_does_not_allocate() {
         error: None,
     };
     metrics.after(&req, &mut resp, &outcome, false);
-    let before = alloc_count::ALLOCS.with(|c| c.get());
+    let before = testing::allocations();
     for _ in 0..100 {
         metrics.after(&req, &mut resp, &outcome, false);
     }
-    assert_eq!(alloc_count::ALLOCS.with(|c| c.get()), before);
+    assert_eq!(testing::allocations(), before);
     assert!(lines_for(server).contains(
         &"coredns_dns_requests_total{family=\"1\",proto=\"udp\",server=\"dns://:5304\",type=\"A\",view=\"\",zone=\"example.org.\"} 101".to_string()
     ));
