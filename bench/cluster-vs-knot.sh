@@ -38,6 +38,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+# shellcheck source=bench/kubelib.sh
+. "$here/kubelib.sh"
 lib="$here/clusterlib.py"
 benchlib="$here/benchlib.py"
 
@@ -78,17 +80,6 @@ fake_pid=""
 server_pid=""
 client_pid=""
 
-stop_pid() { # PID: TERM, then KILL after 5 s
-    local pid=$1
-    [ -n "$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 stop_server() { local p=$server_pid; server_pid=""; stop_pid "$p"; }
 stop_fake() { local p=$fake_pid; fake_pid=""; stop_pid "$p"; }
 
@@ -107,37 +98,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-die() { echo "$*" >&2; exit 1; }
-
-# Runs a helper in the background and waits for it, so that a signal is handled at once.
-bg_run() { # OUTFILE TIMEOUT CMD...
-    local out=$1 limit=$2
-    shift 2
-    timeout "$limit" "$@" >"$out" &
-    client_pid=$!
-    if ! wait "$client_pid"; then
-        client_pid=""
-        cat "$out" >&2
-        return 1
-    fi
-    client_pid=""
-}
-
 # --- binaries ---------------------------------------------------------------------------
-target_dir=${CARGO_TARGET_DIR:-target}
-case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
-if [ -z "${SIGNPOST_BIN:-}" ]; then
-    echo "building signpost (cargo build --release)..." >&2
-    (cd "$root" && cargo build --release --quiet)
-    SIGNPOST_BIN="$target_dir/release/signpost"
-fi
-if [ -z "${FAKEAPI_BIN:-}" ]; then
-    echo "building fakeapi (cargo build --release -p signpost-fakeapi --bin fakeapi)..." >&2
-    (cd "$root" && cargo build --release --quiet -p signpost-fakeapi --bin fakeapi)
-    FAKEAPI_BIN="$target_dir/release/fakeapi"
-fi
-[ -x "$SIGNPOST_BIN" ] || die "signpost binary not found: $SIGNPOST_BIN"
-[ -x "$FAKEAPI_BIN" ] || die "fakeapi binary not found: $FAKEAPI_BIN"
+find_binaries
 
 # --- the fake API -----------------------------------------------------------------------
 fake_url=""
