@@ -94,6 +94,69 @@ pub async fn resolve_async<P: Plugin + ?Sized>(
     answers(&r)
 }
 
+/// How many times [`run_async`] re-runs a pipeline before giving up.
+const ROUNDS: usize = 4;
+
+/// Runs `pipeline` on the sync path: every sub-query it makes goes through `via` and the
+/// plugins after it (`next`) from memory. `None` when one of them needs I/O; the caller then
+/// returns [`Step::Async`] and, on the async path, calls [`run_async`].
+pub fn run_sync<R>(
+    via: &dyn Plugin,
+    req: &Request<'_>,
+    next: Next<'_>,
+    pipeline: impl FnOnce(&mut dyn FnMut(&Name, u16) -> Upstream) -> R,
+) -> Option<R> {
+    let mut needs_io = false;
+    let reply = pipeline(
+        &mut |target, qtype| match resolve(via, req, next, target, qtype) {
+            Upstream::NeedAsync => {
+                needs_io = true;
+                Upstream::NeedAsync
+            }
+            other => other,
+        },
+    );
+    (!needs_io).then_some(reply)
+}
+
+/// Runs `pipeline` on the async path: the sub-queries it needs are fetched with I/O and the
+/// pipeline is run again with their answers until it needs nothing new. `None` when that
+/// does not settle within a few rounds (names whose answers keep asking for new ones).
+pub async fn run_async<R>(
+    via: &dyn Plugin,
+    req: &Request<'_>,
+    next: Next<'_>,
+    mut pipeline: impl FnMut(&mut dyn FnMut(&Name, u16) -> Upstream) -> R,
+) -> Option<R> {
+    let mut fetched: Vec<(Name, u16, Upstream)> = Vec::new();
+    for _ in 0..ROUNDS {
+        let mut wanted: Vec<(Name, u16)> = Vec::new();
+        let reply = pipeline(&mut |target, qtype| {
+            if let Some((_, _, a)) = fetched
+                .iter()
+                .find(|(t, q, _)| t.wire() == target.wire() && *q == qtype)
+            {
+                return a.clone();
+            }
+            match resolve(via, req, next, target, qtype) {
+                Upstream::NeedAsync => {
+                    wanted.push((*target, qtype));
+                    Upstream::NeedAsync
+                }
+                other => other,
+            }
+        });
+        if wanted.is_empty() {
+            return Some(reply);
+        }
+        for (target, qtype) in wanted {
+            let a = resolve_async(via, req, next, target, qtype).await;
+            fetched.push((target, qtype, a));
+        }
+    }
+    None
+}
+
 /// The answer records of a reply.
 fn answers(r: &Response) -> Upstream {
     let msg = r.bytes();

@@ -12,7 +12,7 @@ use signpost_plugin::{BoxFuture, Next, Plugin, Request, Step};
 use signpost_wire::HEADER_LEN;
 use signpost_wire::{rcode, rtype, Name, Owner, RData, Response};
 
-use crate::answer::{ns1, rdata, Lookup, Upstream, Writer};
+use crate::answer::{ns1, rdata, Lookup, Writer};
 use crate::lookup::{lookup, Found};
 use crate::setup::{Config, NAME};
 
@@ -255,20 +255,10 @@ impl Plugin for External {
     }
 
     fn serve(&self, req: &Request<'_>, resp: &mut Response, next: Next<'_>) -> Step {
-        let mut needs_io = false;
-        let reply = self.answer(req, resp, &mut |target, qtype| match subquery::resolve(
-            self, req, next, target, qtype,
-        ) {
-            Upstream::NeedAsync => {
-                needs_io = true;
-                Upstream::NeedAsync
-            }
-            other => other,
-        });
-        if needs_io {
-            return Step::Async;
+        match subquery::run_sync(self, req, next, |ask| self.answer(req, resp, ask)) {
+            Some(reply) => step(reply),
+            None => Step::Async,
         }
-        step(reply)
     }
 
     fn serve_async<'a>(
@@ -278,38 +268,15 @@ impl Plugin for External {
         next: Next<'a>,
     ) -> BoxFuture<'a, Step> {
         Box::pin(async move {
-            // Hostname answers fetched so far; the pipeline is re-run with them until it
-            // needs nothing new.
-            let mut fetched: Vec<(Name, u16, Upstream)> = Vec::new();
-            for _ in 0..4 {
-                let mut wanted: Vec<(Name, u16)> = Vec::new();
-                let reply = self.answer(req, resp, &mut |target, qtype| {
-                    if let Some((_, _, a)) = fetched
-                        .iter()
-                        .find(|(t, q, _)| t.wire() == target.wire() && *q == qtype)
-                    {
-                        return a.clone();
-                    }
-                    match subquery::resolve(self, req, next, target, qtype) {
-                        Upstream::NeedAsync => {
-                            wanted.push((*target, qtype));
-                            Upstream::NeedAsync
-                        }
-                        other => other,
-                    }
-                });
-                if wanted.is_empty() {
-                    return step(reply);
-                }
-                for (target, qtype) in wanted {
-                    let a = subquery::resolve_async(self, req, next, target, qtype).await;
-                    fetched.push((target, qtype, a));
-                }
+            // Hostname answers are fetched and the pipeline re-run with them until it needs
+            // nothing new.
+            match subquery::run_async(self, req, next, |ask| self.answer(req, resp, ask)).await {
+                Some(reply) => step(reply),
+                None => Step::Error(
+                    rcode::SERVFAIL,
+                    Some("hostname lookups did not settle".into()),
+                ),
             }
-            Step::Error(
-                rcode::SERVFAIL,
-                Some("hostname lookups did not settle".into()),
-            )
         })
     }
 }

@@ -417,20 +417,10 @@ impl Kubernetes {
         resp: &mut Response,
         next: Next<'_>,
     ) -> Step {
-        let mut needs_io = false;
-        let reply = self.answer(req, resp, &mut |target, qtype| match subquery::resolve(
-            via, req, next, target, qtype,
-        ) {
-            Upstream::NeedAsync => {
-                needs_io = true;
-                Upstream::NeedAsync
-            }
-            other => other,
-        });
-        if needs_io {
-            return Step::Async;
+        match subquery::run_sync(via, req, next, |ask| self.answer(req, resp, ask)) {
+            Some(reply) => step(reply),
+            None => Step::Async,
         }
-        step(reply)
     }
 
     /// [`Plugin::serve_async`] with targets asked of `via` (see [`Kubernetes::serve_via`]).
@@ -442,36 +432,15 @@ impl Kubernetes {
         next: Next<'a>,
     ) -> BoxFuture<'a, Step> {
         Box::pin(async move {
-            // Fetched out-of-zone answers; the pipeline is re-run with them until it needs
-            // nothing new (one round in practice: a name has at most one such target).
-            let mut fetched: Vec<(Name, u16, Upstream)> = Vec::new();
-            for _ in 0..4 {
-                let mut wanted: Option<(Name, u16)> = None;
-                let reply = self.answer(req, resp, &mut |target, qtype| {
-                    if let Some((_, _, a)) = fetched
-                        .iter()
-                        .find(|(t, q, _)| t.wire() == target.wire() && *q == qtype)
-                    {
-                        return a.clone();
-                    }
-                    match subquery::resolve(via, req, next, target, qtype) {
-                        Upstream::NeedAsync => {
-                            wanted = Some((*target, qtype));
-                            Upstream::NeedAsync
-                        }
-                        other => other,
-                    }
-                });
-                let Some((target, qtype)) = wanted else {
-                    return step(reply);
-                };
-                let a = subquery::resolve_async(via, req, next, target, qtype).await;
-                fetched.push((target, qtype, a));
+            // Out-of-zone targets are fetched and the pipeline re-run with them (one round
+            // in practice: a name has at most one such target).
+            match subquery::run_async(via, req, next, |ask| self.answer(req, resp, ask)).await {
+                Some(reply) => step(reply),
+                None => Step::Error(
+                    rcode::SERVFAIL,
+                    Some("CNAME target lookups did not settle".into()),
+                ),
             }
-            Step::Error(
-                rcode::SERVFAIL,
-                Some("CNAME target lookups did not settle".into()),
-            )
         })
     }
 }
