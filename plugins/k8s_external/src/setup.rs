@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use signpost_corefile::go_text::atoi;
 use signpost_kubernetes::ExternalSlot;
-use signpost_plugin::origins_from_args_or_block;
+use signpost_plugin::{origins_from_args_or_block, ttl_option};
 use signpost_plugin::{CorefileError, Directive, Dispenser, Fallthrough, SetupContext};
 use signpost_transfer::Providers;
 use signpost_wire::Name;
@@ -60,15 +59,7 @@ pub(crate) fn parse(directives: &[Directive], block: &[Name]) -> Result<Config, 
         c.zones = origins_from_args_or_block(&args, block);
         while d.next_block() {
             match d.val() {
-                "ttl" => {
-                    let args = d.remaining_args();
-                    let first = args.first().ok_or_else(|| d.arg_err())?;
-                    let t = atoi(first).map_err(|e| d.err(e))?;
-                    if !(0..=3600).contains(&t) {
-                        return Err(d.err(format!("ttl must be in range [0, 3600]: {t}")));
-                    }
-                    c.ttl = t as u32;
-                }
+                "ttl" => c.ttl = ttl_option(&mut d)?,
                 "apex" => {
                     let args = d.remaining_args();
                     let first = args.first().ok_or_else(|| d.arg_err())?;

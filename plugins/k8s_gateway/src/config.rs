@@ -2,10 +2,9 @@
 //! ttl, apex, secondary, kubeconfig, fallthrough, nodeAddressType }` plus the watch layer's
 //! connection lines, read as upstream reads them (spec §2).
 
-use signpost_corefile::go_text::atoi;
 use signpost_kube::selector::LabelSelector;
 use signpost_kube::Connection;
-use signpost_plugin::origins_from_args_or_block;
+use signpost_plugin::{origins_from_args_or_block, ttl_option};
 use signpost_plugin::{CorefileError, Directive, Dispenser, Fallthrough};
 use signpost_wire::Name;
 
@@ -185,15 +184,7 @@ pub(crate) fn parse(directives: &[Directive], block: &[Name]) -> Result<Config, 
                         }
                     }
                 }
-                "ttl" => {
-                    let args = d.remaining_args();
-                    let first = args.first().ok_or_else(|| d.arg_err())?;
-                    let t = atoi(first).map_err(|e| d.err(e))?;
-                    if !(0..=3600).contains(&t) {
-                        return Err(d.err(format!("ttl must be in range [0, 3600]: {t}")));
-                    }
-                    c.ttl = t as u32;
-                }
+                "ttl" => c.ttl = ttl_option(&mut d)?,
                 "apex" => {
                     let args = d.remaining_args();
                     let first = args.first().ok_or_else(|| d.arg_err())?;

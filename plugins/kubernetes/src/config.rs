@@ -10,8 +10,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use signpost_corefile::go_text;
+use signpost_corefile::go_text::atoi;
 use signpost_kube::Connection;
-use signpost_plugin::origins_from_args_or_block;
+use signpost_plugin::{origins_from_args_or_block, ttl_option};
 use signpost_plugin::{CorefileError, Dispenser, Fallthrough};
 use signpost_wire::Name;
 
@@ -121,16 +122,6 @@ fn zone_list(zones: &[Name]) -> String {
     format!("[{}]", texts.join(" "))
 }
 
-/// Go's `strconv.Atoi` with its error text.
-fn atoi(s: &str) -> Result<i64, String> {
-    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("strconv.Atoi: parsing {s:?}: invalid syntax"));
-    }
-    s.parse::<i64>()
-        .map_err(|_| format!("strconv.Atoi: parsing {s:?}: value out of range"))
-}
-
 /// Read one stanza. The dispenser sits on the directive name (`kubernetes`, or `kubernetai`);
 /// `block_zones` are the server block's zones. Errors name file and line.
 pub fn parse_stanza(
@@ -201,17 +192,7 @@ pub fn parse_stanza(
                 }
             }
             "fallthrough" => c.fallthrough = Fallthrough::parse(d)?,
-            "ttl" => {
-                let args = d.remaining_args();
-                let Some(first) = args.first() else {
-                    return Err(d.arg_err());
-                };
-                let t = atoi(first).map_err(|e| d.err(e))?;
-                if !(0..=3600).contains(&t) {
-                    return Err(d.err(format!("ttl must be in range [0, 3600]: {t}")));
-                }
-                c.ttl = t as u32;
-            }
+            "ttl" => c.ttl = ttl_option(d)?,
             "noendpoints" => {
                 if !d.remaining_args().is_empty() {
                     return Err(d.arg_err());
