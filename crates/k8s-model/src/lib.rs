@@ -32,4 +32,4 @@ pub use objects::{
     ServiceImport, ServiceType,
 };
 pub use strings::{empty, shared, Labels};
-pub use subscriber::{Event, Subscriber};
+pub use subscriber::{Event, ListSource, Listing, Subscriber};

@@ -15,7 +15,7 @@ impl<T: Watchable> Subscriber<T> for Recorder {
         let name = |o: &Arc<T>| format!("{}/{}", o.key().namespace, o.key().name);
         let text = match event {
             Event::Reset(all) => {
-                let names: Vec<String> = all.iter().map(name).collect();
+                let names: Vec<String> = all.to_vec().iter().map(name).collect();
                 format!("reset {}", names.join(","))
             }
             Event::Apply(o) => format!("apply {}", name(o)),

@@ -18,7 +18,9 @@ use signpost_k8s_model::{
 /// Implemented (in this crate) for the model types: [`Service`], [`EndpointSlice`], [`Pod`],
 /// [`Namespace`], [`ServiceImport`]. Says where the kind lives in the API and how an object
 /// of it is reduced.
-pub trait Watchable: Send + Sync + 'static + Sized + PartialEq + std::fmt::Debug {
+pub trait Watchable:
+    Send + Sync + 'static + Sized + PartialEq + std::fmt::Debug + crate::packed::Pack
+{
     /// The model's kind.
     const KIND: Kind;
     /// API group ("" for the core group).

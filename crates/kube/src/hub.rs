@@ -1,7 +1,7 @@
 //! One watch's current set of objects and its subscribers.
 //!
 //! A source (API watch or manifests) feeds the hub; the hub keeps the current set (the slim
-//! objects only) and calls every subscriber with each change, in order, under one lock, so a
+//! objects, packed) and calls every subscriber with each change, in order, under one lock, so a
 //! subscriber that joins late gets a `Reset` of the current set and then exactly the changes
 //! after it. The lock is held while subscribers run: they must be quick and must not
 //! subscribe or unsubscribe from inside the callback.
@@ -12,46 +12,121 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use std::marker::PhantomData;
+
 use serde_json::Value;
-use signpost_k8s_model::{Event, ObjectKey, Subscriber};
+use signpost_k8s_model::{Event, ListSource, Listing, ObjectKey, Subscriber};
 
 use crate::convert::{key_of, Watchable};
 use crate::metrics::KindMetrics;
+use crate::packed;
 use crate::selector::Selectors;
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// An object in a set keyed by its [`ObjectKey`]: the set holds one pointer per object
-/// instead of a copy of the key beside it.
-#[derive(Debug)]
-struct Keyed<T>(Arc<T>);
+/// One object in its packed form (see [`crate::packed`]), found by the key it starts with:
+/// hashed and compared by that key only (the set holds one object per key).
+#[derive(Debug, Clone)]
+struct PackedObj(Box<[u8]>);
 
-impl<T: Watchable> Hash for Keyed<T> {
+/// The packed key at the start of a [`PackedObj`]: what the set hashes and compares.
+#[derive(Hash, PartialEq, Eq)]
+#[repr(transparent)]
+struct KeyBytes([u8]);
+
+impl KeyBytes {
+    fn new(b: &[u8]) -> &KeyBytes {
+        // SAFETY: `KeyBytes` is a transparent wrapper of `[u8]`.
+        unsafe { &*(b as *const [u8] as *const KeyBytes) }
+    }
+}
+
+impl PackedObj {
+    fn key(&self) -> &KeyBytes {
+        KeyBytes::new(&self.0[..packed::key_len(&self.0)])
+    }
+}
+
+impl Hash for PackedObj {
     fn hash<H: Hasher>(&self, h: &mut H) {
-        self.0.key().hash(h)
+        self.key().hash(h)
     }
 }
 
-impl<T: Watchable> PartialEq for Keyed<T> {
+impl PartialEq for PackedObj {
     fn eq(&self, o: &Self) -> bool {
-        self.0.key() == o.0.key()
+        self.key() == o.key()
     }
 }
 
-impl<T: Watchable> Eq for Keyed<T> {}
+impl Eq for PackedObj {}
 
-impl<T: Watchable> Borrow<ObjectKey> for Keyed<T> {
-    fn borrow(&self) -> &ObjectKey {
-        self.0.key()
+impl Borrow<KeyBytes> for PackedObj {
+    fn borrow(&self) -> &KeyBytes {
+        self.key()
     }
 }
 
-type Objects<T> = HashSet<Keyed<T>>;
+/// Objects by key. Kept behind an `Arc` so a relist's [`Listing`] can read the set while
+/// the hub goes on; the hub copies it only if a subscriber still holds a listing when the
+/// next change comes.
+#[derive(Debug, Clone, Default)]
+struct Objects(HashSet<PackedObj>);
+
+impl Objects {
+    fn get(&self, key: &ObjectKey) -> Option<&PackedObj> {
+        self.0.get(KeyBytes::new(&packed::pack_key(key)))
+    }
+
+    fn take(&mut self, key: &ObjectKey) -> Option<PackedObj> {
+        self.0.take(KeyBytes::new(&packed::pack_key(key)))
+    }
+
+    /// Inserts or replaces; true when the key is new.
+    fn put(&mut self, o: PackedObj) -> bool {
+        self.0.replace(o).is_none()
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// A relist or late subscription reading the hub's set: objects are unpacked one at a
+/// time, in key order.
+struct HubListing<T> {
+    objects: Arc<Objects>,
+    _kind: PhantomData<fn() -> T>,
+}
+
+impl<T: Watchable> ListSource<T> for HubListing<T> {
+    fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    fn for_each(&self, f: &mut dyn FnMut(Arc<T>)) {
+        let mut all: Vec<&PackedObj> = self.objects.0.iter().collect();
+        all.sort_by(|a, b| packed::key_texts(&a.0).cmp(&packed::key_texts(&b.0)));
+        for o in all {
+            match packed::unpack::<T>(&o.0) {
+                Some(v) => f(Arc::new(v)),
+                None => debug_assert!(false, "a packed object does not unpack"),
+            }
+        }
+    }
+}
+
+fn listing<T: Watchable>(objects: &Arc<Objects>) -> Listing<T> {
+    Listing::new(Arc::new(HubListing::<T> {
+        objects: Arc::clone(objects),
+        _kind: PhantomData,
+    }))
+}
 
 struct State<T> {
-    objects: Objects<T>,
+    objects: Arc<Objects>,
     subscribers: Vec<(u64, Arc<dyn Subscriber<T>>)>,
     /// Objects already warned about (cleared when they convert again or go away), so a
     /// broken object is reported once, not on every update or relist.
@@ -72,15 +147,17 @@ pub(crate) struct Hub<T> {
 /// A relist being collected (between `Init` and `InitDone`).
 #[derive(Debug)]
 pub(crate) struct Pending<T> {
-    objects: Objects<T>,
+    objects: Objects,
     bad: Vec<(ObjectKey, String)>,
+    _kind: PhantomData<fn() -> T>,
 }
 
 impl<T> Default for Pending<T> {
     fn default() -> Self {
         Pending {
-            objects: HashSet::new(),
+            objects: Objects::default(),
             bad: Vec::new(),
+            _kind: PhantomData,
         }
     }
 }
@@ -90,7 +167,7 @@ impl<T: Watchable> Pending<T> {
     pub(crate) fn add(&mut self, object: &Value) {
         match T::from_json(object) {
             Ok(o) => {
-                self.objects.replace(Keyed(Arc::new(o)));
+                self.objects.put(PackedObj(packed::pack(&o)));
             }
             Err(e) => self.bad.push((key_of(object), e)),
         }
@@ -104,8 +181,10 @@ impl<T: Watchable> Pending<T> {
 
 #[cfg(test)]
 impl<T: Watchable> Pending<T> {
-    pub(crate) fn objects(&self) -> impl Iterator<Item = &Arc<T>> {
-        self.objects.iter().map(|k| &k.0)
+    pub(crate) fn objects(&self) -> impl Iterator<Item = Arc<T>> {
+        listing::<T>(&Arc::new(self.objects.clone()))
+            .to_vec()
+            .into_iter()
     }
 
     pub(crate) fn bad_count(&self) -> usize {
@@ -120,7 +199,7 @@ impl<T: Watchable> Hub<T> {
             selectors,
             metrics,
             state: Mutex::new(State {
-                objects: HashSet::new(),
+                objects: Arc::default(),
                 subscribers: Vec::new(),
                 warned: HashSet::new(),
             }),
@@ -137,7 +216,7 @@ impl<T: Watchable> Hub<T> {
     pub(crate) fn subscribe(&self, id: u64, sub: Arc<dyn Subscriber<T>>) {
         let mut st = lock(&self.state);
         if self.is_synced() {
-            sub.on_event(&Event::Reset(sorted(&st.objects)));
+            sub.on_event(&Event::Reset(listing(&st.objects)));
         }
         st.subscribers.push((id, sub));
     }
@@ -170,11 +249,11 @@ impl<T: Watchable> Hub<T> {
         }
         st.warned = warned;
         let old = st.objects.len();
-        st.objects = pending.objects;
+        st.objects = Arc::new(pending.objects);
         self.metrics
             .objects
             .add(st.objects.len() as f64 - old as f64);
-        let event = Event::Reset(sorted(&st.objects));
+        let event = Event::Reset(listing(&st.objects));
         for (_, s) in &st.subscribers {
             s.on_event(&event);
         }
@@ -190,13 +269,14 @@ impl<T: Watchable> Hub<T> {
             Ok(o) => {
                 let key = o.key().clone();
                 st.warned.remove(&key);
-                if st.objects.get(&key).is_some_and(|cur| *cur.0 == o) {
+                let bytes = PackedObj(packed::pack(&o));
+                if st.objects.get(&key).is_some_and(|cur| cur.0 == bytes.0) {
                     return;
                 }
-                let o = Arc::new(o);
-                if st.objects.replace(Keyed(o.clone())).is_none() {
+                if Arc::make_mut(&mut st.objects).put(bytes) {
                     self.metrics.objects.inc();
                 }
+                let o = Arc::new(o);
                 let event = Event::Apply(o);
                 for (_, s) in &st.subscribers {
                     s.on_event(&event);
@@ -220,9 +300,13 @@ impl<T: Watchable> Hub<T> {
     }
 
     fn remove_locked(&self, st: &mut State<T>, key: &ObjectKey) {
-        if let Some(Keyed(old)) = st.objects.take(key) {
+        if let Some(PackedObj(old)) = Arc::make_mut(&mut st.objects).take(key) {
             self.metrics.objects.dec();
-            let event = Event::Delete(old);
+            let Some(old) = packed::unpack::<T>(&old) else {
+                debug_assert!(false, "a packed object does not unpack");
+                return;
+            };
+            let event = Event::Delete(Arc::new(old));
             for (_, s) in &st.subscribers {
                 s.on_event(&event);
             }
@@ -241,13 +325,6 @@ impl<T: Watchable> Hub<T> {
             );
         }
     }
-}
-
-/// The set as a list in key order (so consumers and tests see a stable order).
-fn sorted<T: Watchable>(objects: &Objects<T>) -> Vec<Arc<T>> {
-    let mut v: Vec<Arc<T>> = objects.iter().map(|k| Arc::clone(&k.0)).collect();
-    v.sort_by(|a, b| a.key().cmp(b.key()));
-    v
 }
 
 /// What the cluster needs of a hub without knowing its kind.

@@ -36,6 +36,7 @@ mod hub;
 mod manifests;
 mod metrics;
 mod optional;
+pub mod packed;
 pub mod selector;
 mod wire;
 

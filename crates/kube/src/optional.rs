@@ -248,7 +248,7 @@ async fn run<T: Watchable>(state: Arc<State>, selectors: Selectors, sub: Arc<dyn
                     );
                     // Unsubscribe first, so no event of the old watch follows the reset.
                     lock(&state.guard).take();
-                    sub.on_event(&Event::Reset(Vec::new()));
+                    sub.on_event(&Event::Reset(Vec::new().into()));
                     served = Some(false);
                     state.set(Presence::Absent);
                     state.release();

@@ -16,7 +16,13 @@ impl Subscriber<DnsEndpoint> for Names {
     fn on_event(&self, event: &Event<DnsEndpoint>) {
         let mut v = self.0.lock().unwrap();
         match event {
-            Event::Reset(all) => *v = all.iter().map(|o| o.key.name.to_string()).collect(),
+            Event::Reset(all) => {
+                *v = all
+                    .to_vec()
+                    .iter()
+                    .map(|o| o.key.name.to_string())
+                    .collect()
+            }
             Event::Apply(o) => v.push(o.key.name.to_string()),
             Event::Delete(o) => v.retain(|n| **n != *o.key.name),
         }

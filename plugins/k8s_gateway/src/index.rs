@@ -105,7 +105,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 fn apply<T: Watchable>(store: &mut BTreeMap<ObjectKey, Arc<T>>, event: &Event<T>) {
     match event {
         Event::Reset(all) => {
-            *store = all.iter().map(|o| (o.key().clone(), o.clone())).collect();
+            let mut fresh = BTreeMap::new();
+            all.for_each(|o| {
+                fresh.insert(o.key().clone(), o);
+            });
+            *store = fresh;
         }
         Event::Apply(o) => {
             store.insert(o.key().clone(), o.clone());

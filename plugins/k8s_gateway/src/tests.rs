@@ -259,89 +259,97 @@ fn world(corefile: &str) -> (Arc<Chain>, Arc<K8sGateway>) {
     let ds: Vec<Directive> = blocks[0].directives.clone();
     let config = parse(&ds, &[n("example.com.")]).unwrap();
     let index = Index::new(&config);
-    index.ingresses().on_event(&Event::Reset(vec![
-        ingress(
-            "web",
-            Some("nginx"),
-            &["www.example.com", "*.apps.example.com"],
-            &["192.0.2.10", "2001:db8::10"],
-        ),
-        ingress("v4", Some("nginx"), &["v4.example.com"], &["192.0.2.11"]),
-        ingress(
-            "other-class",
-            Some("traefik"),
-            &["hidden.example.com"],
-            &["192.0.2.12"],
-        ),
-        ingress("no-class", None, &["noclass.example.com"], &["192.0.2.13"]),
-        ingress(
-            "lbname",
-            Some("nginx"),
-            &["aws.example.com"],
-            &["lb.elb.example.net"],
-        ),
-        ingress(
-            "shadow",
-            Some("nginx"),
-            &["both.example.com"],
-            &["192.0.2.14"],
-        ),
-        Arc::new(Ingress {
-            ignored: true,
-            ..(*ingress(
-                "ignored",
+    index.ingresses().on_event(&Event::Reset(
+        vec![
+            ingress(
+                "web",
                 Some("nginx"),
-                &["ignored.example.com"],
-                &["192.0.2.15"],
-            ))
-            .clone()
-        }),
-    ]));
-    index.services(0).on_event(&Event::Reset(vec![
-        service("self", None, &["192.0.2.53", "2001:db8::53"]),
-        service(
-            "annotated",
-            Some("svc.example.com, *.wild.example.com"),
-            &["192.0.2.20"],
-        ),
-        service("both", Some("both.example.com"), &["192.0.2.21"]),
-        Arc::new(Service {
-            key: key("kube-system", "dns1"),
-            ..(*service("x", None, &["192.0.2.1", "2001:db8::1"])).clone()
-        }),
-        Arc::new(Service {
-            key: key("kube-system", "dns2"),
-            ..(*service("x", None, &["192.0.2.2"])).clone()
-        }),
-    ]));
-    index.slices().on_event(&Event::Reset(vec![]));
-    index.gateways().on_event(&Event::Reset(vec![
-        Arc::new(Gateway {
-            key: key("infra", "gw"),
-            class: Arc::from("public"),
-            addresses: vec![GatewayAddress {
-                kind: Arc::from(""),
-                value: Arc::from("192.0.2.30"),
-            }],
-        }),
-        Arc::new(Gateway {
-            key: key("infra", "private"),
-            class: Arc::from("internal"),
-            addresses: vec![GatewayAddress {
-                kind: Arc::from("IPAddress"),
-                value: Arc::from("192.0.2.31"),
-            }],
-        }),
-    ]));
+                &["www.example.com", "*.apps.example.com"],
+                &["192.0.2.10", "2001:db8::10"],
+            ),
+            ingress("v4", Some("nginx"), &["v4.example.com"], &["192.0.2.11"]),
+            ingress(
+                "other-class",
+                Some("traefik"),
+                &["hidden.example.com"],
+                &["192.0.2.12"],
+            ),
+            ingress("no-class", None, &["noclass.example.com"], &["192.0.2.13"]),
+            ingress(
+                "lbname",
+                Some("nginx"),
+                &["aws.example.com"],
+                &["lb.elb.example.net"],
+            ),
+            ingress(
+                "shadow",
+                Some("nginx"),
+                &["both.example.com"],
+                &["192.0.2.14"],
+            ),
+            Arc::new(Ingress {
+                ignored: true,
+                ..(*ingress(
+                    "ignored",
+                    Some("nginx"),
+                    &["ignored.example.com"],
+                    &["192.0.2.15"],
+                ))
+                .clone()
+            }),
+        ]
+        .into(),
+    ));
+    index.services(0).on_event(&Event::Reset(
+        vec![
+            service("self", None, &["192.0.2.53", "2001:db8::53"]),
+            service(
+                "annotated",
+                Some("svc.example.com, *.wild.example.com"),
+                &["192.0.2.20"],
+            ),
+            service("both", Some("both.example.com"), &["192.0.2.21"]),
+            Arc::new(Service {
+                key: key("kube-system", "dns1"),
+                ..(*service("x", None, &["192.0.2.1", "2001:db8::1"])).clone()
+            }),
+            Arc::new(Service {
+                key: key("kube-system", "dns2"),
+                ..(*service("x", None, &["192.0.2.2"])).clone()
+            }),
+        ]
+        .into(),
+    ));
+    index.slices().on_event(&Event::Reset(vec![].into()));
+    index.gateways().on_event(&Event::Reset(
+        vec![
+            Arc::new(Gateway {
+                key: key("infra", "gw"),
+                class: Arc::from("public"),
+                addresses: vec![GatewayAddress {
+                    kind: Arc::from(""),
+                    value: Arc::from("192.0.2.30"),
+                }],
+            }),
+            Arc::new(Gateway {
+                key: key("infra", "private"),
+                class: Arc::from("internal"),
+                addresses: vec![GatewayAddress {
+                    kind: Arc::from("IPAddress"),
+                    value: Arc::from("192.0.2.31"),
+                }],
+            }),
+        ]
+        .into(),
+    ));
     let parent = |ns: Option<&str>, name: &str| ParentRef {
         group: None,
         kind: None,
         namespace: ns.map(Arc::from),
         name: Arc::from(name),
     };
-    index
-        .http_routes()
-        .on_event(&Event::Reset(vec![Arc::new(HttpRoute(Route {
+    index.http_routes().on_event(&Event::Reset(
+        vec![Arc::new(HttpRoute(Route {
             key: key("app", "r"),
             hostnames: vec![Arc::from("route.example.com")],
             parents: vec![
@@ -349,10 +357,11 @@ fn world(corefile: &str) -> (Arc<Chain>, Arc<K8sGateway>) {
                 parent(Some("infra"), "private"),
             ],
             ignored: false,
-        }))]));
-    index
-        .dns_endpoints()
-        .on_event(&Event::Reset(vec![dns_endpoint(
+        }))]
+        .into(),
+    ));
+    index.dns_endpoints().on_event(&Event::Reset(
+        vec![dns_endpoint(
             "de",
             &[
                 ("txt.example.com", "A", &["192.0.2.40"]),
@@ -360,21 +369,26 @@ fn world(corefile: &str) -> (Arc<Chain>, Arc<K8sGateway>) {
                 ("other.example.com", "AAAA", &["2001:db8::41", "192.0.2.99"]),
                 ("onlytxt.example.com", "TXT", &["only"]),
             ],
-        )]));
-    index.nodes().on_event(&Event::Reset(vec![Arc::new(Node {
-        key: key("", "node1"),
-        addresses: vec![
-            NodeAddress {
-                kind: Arc::from("Hostname"),
-                address: Arc::from("node1"),
-            },
-            NodeAddress {
-                kind: Arc::from("InternalIP"),
-                address: Arc::from("10.1.0.1"),
-            },
-        ],
-        ignored: false,
-    })]));
+        )]
+        .into(),
+    ));
+    index.nodes().on_event(&Event::Reset(
+        vec![Arc::new(Node {
+            key: key("", "node1"),
+            addresses: vec![
+                NodeAddress {
+                    kind: Arc::from("Hostname"),
+                    address: Arc::from("node1"),
+                },
+                NodeAddress {
+                    kind: Arc::from("InternalIP"),
+                    address: Arc::from("10.1.0.1"),
+                },
+            ],
+            ignored: false,
+        })]
+        .into(),
+    ));
     index.slots_done();
     assert!(index.is_synced());
     let plugin = Arc::new(K8sGateway::new(config, index));

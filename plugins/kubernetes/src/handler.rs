@@ -280,38 +280,37 @@ impl Kubernetes {
         // The namespace filter applies only with a `namespaces` list (not with
         // `namespace_labels`), as in CoreDNS.
         let visible = |ns: &str| ctx.set.namespaces.is_empty() || ctx.exposed(ns.as_bytes());
+        let zone = &ctx.snap.primary_zone;
         if let Some(t) = entry
             .services()
             .iter()
-            .find(|t| visible(&t.owner.namespace))
+            .find(|t| visible(&t.owner().namespace))
         {
-            return match t.target.as_deref().map(Name::from_wire) {
-                Some(Ok(name)) => {
+            return match t.name(zone) {
+                Some(name) => {
                     resp.answer(Owner::Question, self.ttl, &RData::Ptr(&name));
                     Ok(1)
                 }
-                _ => Err(NameError),
+                None => Err(NameError),
             };
         }
         let mut n = 0;
         let endpoints = entry.endpoints();
         for (i, t) in endpoints.iter().enumerate() {
-            if !visible(&t.owner.namespace) {
+            if !visible(&t.owner().namespace) {
                 continue;
             }
-            let Some(target) = t.target.as_deref() else {
+            let Some(name) = t.name(zone) else {
                 continue;
             };
             let dup = endpoints[..i]
                 .iter()
-                .any(|e| visible(&e.owner.namespace) && e.target.as_deref() == Some(target));
+                .any(|e| visible(&e.owner().namespace) && e.same_name(t));
             if dup {
                 continue;
             }
-            if let Ok(name) = Name::from_wire(target) {
-                if resp.answer(Owner::Question, self.ttl, &RData::Ptr(&name)) {
-                    n += 1;
-                }
+            if resp.answer(Owner::Question, self.ttl, &RData::Ptr(&name)) {
+                n += 1;
             }
         }
         if n == 0 {

@@ -54,18 +54,20 @@ fn arcs<T: Clone>(v: &[T]) -> Vec<Arc<T>> {
 pub fn feed(index: &Arc<Index>, w: &World) {
     index
         .namespaces()
-        .on_event(&Event::Reset(arcs(&w.namespaces)));
-    index.services().on_event(&Event::Reset(arcs(&w.services)));
+        .on_event(&Event::Reset(arcs(&w.namespaces).into()));
+    index
+        .services()
+        .on_event(&Event::Reset(arcs(&w.services).into()));
     index
         .endpoint_slices()
-        .on_event(&Event::Reset(arcs(&w.slices)));
-    index.pods().on_event(&Event::Reset(arcs(&w.pods)));
+        .on_event(&Event::Reset(arcs(&w.slices).into()));
+    index.pods().on_event(&Event::Reset(arcs(&w.pods).into()));
     index
         .service_imports()
-        .on_event(&Event::Reset(arcs(&w.imports)));
+        .on_event(&Event::Reset(arcs(&w.imports).into()));
     index
         .mcs_endpoint_slices()
-        .on_event(&Event::Reset(arcs(&w.mcs_slices)));
+        .on_event(&Event::Reset(arcs(&w.mcs_slices).into()));
 }
 
 /// An index for `opts` holding `world`, synced, serials at [`SERIAL`].

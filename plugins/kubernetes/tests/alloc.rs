@@ -75,19 +75,22 @@ fn chain() -> Arc<Chain> {
     d.next();
     let cfg = parse_stanza(&mut d, &[Name::root()]).unwrap();
     let index = Index::new(IndexOptions::from_config(&cfg));
-    index
-        .namespaces()
-        .on_event(&Event::Reset(vec![Arc::new(Namespace {
+    index.namespaces().on_event(&Event::Reset(
+        vec![Arc::new(Namespace {
             key: key("", "ns"),
             labels: Labels::new(),
-        })]));
-    index.services().on_event(&Event::Reset(vec![
-        Arc::new(service("web", &["10.0.0.1", "fd00::1"])),
-        Arc::new(service("db", &["None"])),
-    ]));
-    index
-        .endpoint_slices()
-        .on_event(&Event::Reset(vec![Arc::new(slice(
+        })]
+        .into(),
+    ));
+    index.services().on_event(&Event::Reset(
+        vec![
+            Arc::new(service("web", &["10.0.0.1", "fd00::1"])),
+            Arc::new(service("db", &["None"])),
+        ]
+        .into(),
+    ));
+    index.endpoint_slices().on_event(&Event::Reset(
+        vec![Arc::new(slice(
             "db-1",
             "db",
             vec![
@@ -95,8 +98,10 @@ fn chain() -> Arc<Chain> {
                 endpoint("10.1.0.2", "db-1"),
                 endpoint("10.1.0.3", ""),
             ],
-        ))]));
-    index.pods().on_event(&Event::Reset(Vec::new()));
+        ))]
+        .into(),
+    ));
+    index.pods().on_event(&Event::Reset(Vec::new().into()));
     Chain::new(vec![
         Arc::new(Kubernetes::new(&cfg, index)),
         Arc::new(NxDomain),

@@ -1,7 +1,8 @@
 //! Maps keyed by an object's own [`ObjectKey`].
 //!
-//! The writer keeps every Service and EndpointSlice it was given; a `HashMap<ObjectKey, _>`
-//! would store each key a second time beside the object that already holds it. A
+//! The writer keeps every Service and EndpointSlice it was given, reduced; a
+//! `HashMap<ObjectKey, _>` would store each key a second time beside the record that already
+//! holds it. A
 //! [`KeyedSet`] stores only the value and finds it by the key inside, which at 100,000
 //! objects is several megabytes less per map.
 
@@ -10,10 +11,10 @@ use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use signpost_k8s_model::{EndpointSlice, ObjectKey, Pod, Service, ServiceImport};
+use signpost_k8s_model::{ObjectKey, Pod};
 
 use super::pmap::FxBuild;
-use super::records::SliceRec;
+use super::records::{SliceRec, SvcData};
 
 /// A value that carries its own key.
 pub(crate) trait HasKey {
@@ -29,14 +30,7 @@ macro_rules! has_key {
         }
     )*};
 }
-has_key!(Service, ServiceImport, Pod);
-
-/// A slice as received and as reduced.
-impl HasKey for (Arc<EndpointSlice>, Arc<SliceRec>) {
-    fn object_key(&self) -> &ObjectKey {
-        &self.0.key
-    }
-}
+has_key!(Pod, SvcData, SliceRec);
 
 /// A value hashed and compared by its key.
 struct ByKey<V>(V);

@@ -271,16 +271,23 @@ impl Index {
             Event::Apply(o) => change(w, &key_of(o), Some(o.clone())),
             Event::Delete(o) => change(w, &key_of(o), None),
             Event::Reset(all) => {
+                // One pass over the listing (each object is unpacked as it is reached), then
+                // the objects it no longer has go.
                 let mut changed = Changed::NOTHING;
-                let fresh: std::collections::HashSet<ObjectKey, pmap::FxBuild> =
-                    all.iter().map(|o| key_of(o)).collect();
+                let mut fresh: std::collections::HashSet<ObjectKey, pmap::FxBuild> =
+                    std::collections::HashSet::with_capacity_and_hasher(
+                        all.len(),
+                        Default::default(),
+                    );
+                all.for_each(|o| {
+                    let k = key_of(&o);
+                    changed = changed.or(change(w, &k, Some(o)));
+                    fresh.insert(k);
+                });
                 for k in keys(w) {
                     if !fresh.contains(&k) {
                         changed = changed.or(change(w, &k, None));
                     }
-                }
-                for o in all {
-                    changed = changed.or(change(w, &key_of(o), Some(o.clone())));
                 }
                 changed
             }

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use signpost_k8s_model::{EndpointSlice, Port, Service, ServiceImport, ServiceType};
+use signpost_k8s_model::{EndpointSlice, ObjectKey, Port, Service, ServiceImport, ServiceType};
 use signpost_wire::Name;
 
 /// A Service, ServiceImport or EndpointSlice port. Name and protocol are compared
@@ -92,6 +92,31 @@ pub(crate) fn parse_ip(text: &str) -> Option<IpAddr> {
     }
 }
 
+/// The text Go prints for an IP; reverse lookups only find addresses written that way.
+pub(crate) fn canonical(text: &str) -> Option<IpAddr> {
+    use std::fmt::Write;
+    /// Formats into a stack buffer, failing past its end.
+    struct Buf {
+        b: [u8; 64],
+        n: usize,
+    }
+    impl Write for Buf {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let end = self.n + s.len();
+            self.b
+                .get_mut(self.n..end)
+                .ok_or(std::fmt::Error)?
+                .copy_from_slice(s.as_bytes());
+            self.n = end;
+            Ok(())
+        }
+    }
+    let ip: IpAddr = text.parse().ok()?;
+    let mut buf = Buf { b: [0; 64], n: 0 };
+    write!(buf, "{ip}").ok()?;
+    (&buf.b[..buf.n] == text.as_bytes()).then_some(ip)
+}
+
 /// One ready endpoint address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct AddrRec {
@@ -105,10 +130,12 @@ pub(crate) struct AddrRec {
     pub(crate) zone: Box<str>,
 }
 
-/// An EndpointSlice (plain or MCS), reduced.
+/// An EndpointSlice (plain or MCS), reduced: all the index keeps of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SliceRec {
-    pub(crate) name: Arc<str>,
+    pub(crate) key: ObjectKey,
+    /// The Service it belongs to (its service-name label; "" without one).
+    pub(crate) service: Arc<str>,
     pub(crate) ports: Arc<[PortRec]>,
     /// Ready addresses, in slice order.
     pub(crate) addrs: Box<[AddrRec]>,
@@ -153,7 +180,12 @@ pub(crate) fn endpoint_host(
 
 impl SliceRec {
     /// Reduce a slice: ready (or unset) endpoints only, one entry per address.
-    pub(crate) fn build(slice: &EndpointSlice, opts: SliceOptions, mcs: bool) -> SliceRec {
+    pub(crate) fn build(
+        slice: &EndpointSlice,
+        service: Arc<str>,
+        opts: SliceOptions,
+        mcs: bool,
+    ) -> SliceRec {
         let mut addrs = Vec::new();
         for ep in slice.endpoints.iter().filter(|e| e.is_ready()) {
             for a in &ep.addresses {
@@ -175,7 +207,8 @@ impl SliceRec {
             }
         }
         SliceRec {
-            name: slice.key.name.clone(),
+            key: slice.key.clone(),
+            service,
             ports: ports_or_sentinel(&slice.ports),
             addrs: addrs.into(),
             cluster: if mcs {
@@ -207,9 +240,11 @@ pub(crate) struct ExternalHost {
     pub(crate) ip: Option<IpAddr>,
 }
 
-/// The Service (or ServiceImport) half of an entry.
+/// A Service (or ServiceImport), reduced: all the index keeps of it. Shared by the writer's
+/// store and the entry of its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SvcData {
+    pub(crate) key: ObjectKey,
     pub(crate) kind: SvcKind,
     pub(crate) ports: Arc<[PortRec]>,
     /// Cluster IPs that parse, in order.
@@ -221,6 +256,13 @@ pub(crate) struct SvcData {
     pub(crate) external: Option<Box<[u8]>>,
     /// External IPs and load-balancer ingress (Services only).
     pub(crate) externals: Box<[ExternalHost]>,
+    /// `spec.externalName` as written (serials move when it changes).
+    pub(crate) external_name: Arc<str>,
+    /// The IPs the reverse map lists this Service under (cluster IPs written as Go prints
+    /// them); `None` when that is exactly `cluster_ips`, as it almost always is.
+    pub(crate) ptr_ips: Option<Box<[IpAddr]>>,
+    /// The same for *k8s_external*'s reverse map (external addresses that are IPs).
+    pub(crate) ext_ptr_ips: Box<[IpAddr]>,
 }
 
 fn has_dups<T: PartialEq>(v: &[T]) -> bool {
@@ -249,7 +291,7 @@ impl SvcData {
         .then(|| Name::from_text(&s.external_name).ok())
         .flatten()
         .map(|n| n.wire().into());
-        let externals = s
+        let externals: Box<[ExternalHost]> = s
             .external_ips
             .iter()
             .cloned()
@@ -265,14 +307,33 @@ impl SvcData {
                 text,
             })
             .collect();
+        let ptr_ips: Box<[IpAddr]> = s.cluster_ips.iter().filter_map(|t| canonical(t)).collect();
+        let ext_ptr_ips = externals
+            .iter()
+            .filter_map(|e| canonical(&e.text))
+            .collect();
         SvcData {
+            key: s.key.clone(),
             kind,
             ports: ports_or_sentinel(&s.ports),
             ip_dups: has_dups(&cluster_ips),
+            ptr_ips: (ptr_ips != cluster_ips).then_some(ptr_ips),
             cluster_ips,
             external,
             externals,
+            external_name: s.external_name.clone(),
+            ext_ptr_ips,
         }
+    }
+
+    /// The IPs the reverse map lists this Service under.
+    pub(crate) fn ptr_ips(&self) -> &[IpAddr] {
+        self.ptr_ips.as_deref().unwrap_or(&self.cluster_ips)
+    }
+
+    /// A headless Service (or ServiceImport).
+    pub(crate) fn headless(&self) -> bool {
+        self.kind == SvcKind::Headless
     }
 
     pub(crate) fn from_import(s: &ServiceImport) -> SvcData {
@@ -283,6 +344,10 @@ impl SvcData {
             s.ips.iter().filter_map(|ip| parse_ip(ip)).collect()
         };
         SvcData {
+            key: s.key.clone(),
+            external_name: signpost_k8s_model::empty(),
+            ptr_ips: None,
+            ext_ptr_ips: Box::new([]),
             kind: if headless {
                 SvcKind::Headless
             } else {
@@ -304,7 +369,7 @@ impl SvcData {
 pub(crate) struct SvcEntry {
     /// `<service><namespace>` as two lower-case wire labels.
     pub(crate) key: Arc<[u8]>,
-    pub(crate) service: Option<SvcData>,
+    pub(crate) service: Option<Arc<SvcData>>,
     /// Slices, sorted by name.
     pub(crate) slices: Box<[Arc<SliceRec>]>,
     /// Ready addresses over all slices (for `ignore empty_service`).
@@ -330,7 +395,7 @@ fn repeats<T: std::hash::Hash + Eq>(items: impl Iterator<Item = Option<T>>) -> B
 impl SvcEntry {
     pub(crate) fn build(
         key: Arc<[u8]>,
-        service: Option<SvcData>,
+        service: Option<Arc<SvcData>>,
         slices: Vec<Arc<SliceRec>>,
     ) -> SvcEntry {
         let ready_total = slices.iter().map(|s| s.addrs.len()).sum();

@@ -6,47 +6,131 @@ use std::sync::Arc;
 
 use signpost_k8s_model::ObjectKey;
 
-use super::pmap::{FxBuild, PMap};
-use super::records::SvcEntry;
+use signpost_wire::Name;
 
-/// One PTR target for an IP.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct PtrTarget {
-    /// The full target name in wire form (built in the primary zone); `None` when the
-    /// object's names do not make a valid DNS name (then only nameserver discovery uses it).
-    pub(crate) target: Option<Box<[u8]>>,
-    /// The Service or EndpointSlice it came from (its namespace is what the `namespaces`
-    /// filter checks).
-    pub(crate) owner: ObjectKey,
+use super::pmap::{FxBuild, PMap};
+use super::records::{SliceRec, SvcData, SvcEntry};
+
+/// One PTR target for an IP: the record it comes from. The target name is made when a query
+/// asks (`<svc>.<ns>.svc.<zone>`, or `<endpoint>.<svc>.<ns>.svc.<zone>`) rather than
+/// stored: two pointers per IP instead of a name.
+#[derive(Debug, Clone)]
+pub(crate) enum PtrTarget {
+    /// A Service with this cluster IP.
+    Service(Arc<SvcData>),
+    /// Ready address number `.1` (flattened over the slice's addresses) of a slice.
+    Endpoint(Arc<SliceRec>, u32),
 }
 
-/// Everything an IP reverses to, in one allocation: the Services with this cluster IP in
-/// the order they arrived (the first exposed one wins), then every ready slice address
-/// equal to this IP (one per occurrence). Most IPs have exactly one target, so a list per
-/// half (and the spare capacity a growing `Vec` keeps) would cost more than the target.
+impl PartialEq for PtrTarget {
+    fn eq(&self, o: &Self) -> bool {
+        match (self, o) {
+            (PtrTarget::Service(a), PtrTarget::Service(b)) => Arc::ptr_eq(a, b),
+            (PtrTarget::Endpoint(a, i), PtrTarget::Endpoint(b, j)) => Arc::ptr_eq(a, b) && i == j,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for PtrTarget {}
+
+impl PtrTarget {
+    /// A Service's target.
+    pub(crate) fn is_service(&self) -> bool {
+        matches!(self, PtrTarget::Service(_))
+    }
+
+    /// The Service or EndpointSlice it came from (its namespace is what the `namespaces`
+    /// filter checks).
+    pub(crate) fn owner(&self) -> &ObjectKey {
+        match self {
+            PtrTarget::Service(s) => &s.key,
+            PtrTarget::Endpoint(s, _) => &s.key,
+        }
+    }
+
+    /// The labels of the target name below the zone, as written.
+    fn labels(&self) -> [&[u8]; 4] {
+        match self {
+            PtrTarget::Service(s) => [
+                b"",
+                s.key.name.as_bytes(),
+                s.key.namespace.as_bytes(),
+                b"svc",
+            ],
+            PtrTarget::Endpoint(s, i) => [
+                s.addrs.get(*i as usize).map_or(&[][..], |a| &a.host[..]),
+                s.service.as_bytes(),
+                s.key.namespace.as_bytes(),
+                b"svc",
+            ],
+        }
+    }
+
+    /// Whether two targets name the same name.
+    pub(crate) fn same_name(&self, o: &PtrTarget) -> bool {
+        self.labels() == o.labels()
+    }
+
+    /// The target name in `zone`; `None` when the object's names do not make a valid DNS
+    /// name (then only nameserver discovery uses it).
+    pub(crate) fn name(&self, zone: &Name) -> Option<Name> {
+        let labels = self.labels();
+        // A Service's name has no endpoint label.
+        let skip = usize::from(self.is_service());
+        let mut buf = [0u8; 255];
+        let mut n = 0;
+        for l in &labels[skip..] {
+            if l.is_empty() || l.len() > 63 || n + 1 + l.len() > buf.len() {
+                return None;
+            }
+            buf[n] = l.len() as u8;
+            buf[n + 1..n + 1 + l.len()].copy_from_slice(l);
+            n += 1 + l.len();
+        }
+        let zone = zone.wire();
+        buf.get_mut(n..n + zone.len())?.copy_from_slice(zone);
+        Name::from_wire(&buf[..n + zone.len()]).ok()
+    }
+}
+
+/// Everything an IP reverses to: the Services with this cluster IP in the order they
+/// arrived (the first exposed one wins), then every ready slice address equal to this IP
+/// (one per occurrence). Most IPs have exactly one target, kept inline.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct PtrEntry {
-    targets: Arc<[PtrTarget]>,
-    services: usize,
+pub(crate) enum PtrEntry {
+    One(PtrTarget),
+    Many(Arc<[PtrTarget]>),
 }
 
 impl PtrEntry {
-    /// From the two halves.
-    pub(crate) fn new(services: &[PtrTarget], endpoints: &[PtrTarget]) -> PtrEntry {
-        PtrEntry {
-            targets: services.iter().chain(endpoints).cloned().collect(),
-            services: services.len(),
+    /// From the targets, Services first.
+    pub(crate) fn new(mut targets: Vec<PtrTarget>) -> Option<PtrEntry> {
+        match targets.len() {
+            0 => None,
+            1 => targets.pop().map(PtrEntry::One),
+            _ => Some(PtrEntry::Many(targets.into())),
+        }
+    }
+
+    /// All targets, Services first.
+    pub(crate) fn all(&self) -> &[PtrTarget] {
+        match self {
+            PtrEntry::One(t) => std::slice::from_ref(t),
+            PtrEntry::Many(v) => v,
         }
     }
 
     /// Services with this cluster IP.
     pub(crate) fn services(&self) -> &[PtrTarget] {
-        &self.targets[..self.services]
+        let all = self.all();
+        &all[..all.iter().take_while(|t| t.is_service()).count()]
     }
 
     /// Slice addresses equal to this IP.
     pub(crate) fn endpoints(&self) -> &[PtrTarget] {
-        &self.targets[self.services..]
+        let all = self.all();
+        &all[all.iter().take_while(|t| t.is_service()).count()..]
     }
 }
 
@@ -70,6 +154,8 @@ pub(crate) struct Snapshot {
     pub(crate) mc_entries: PMap<Arc<[u8]>, Arc<SvcEntry>>,
     /// IP → reverse targets.
     pub(crate) ptr: PMap<IpAddr, PtrEntry>,
+    /// The zone PTR targets are named in.
+    pub(crate) primary_zone: Name,
     /// `status.podIP` text → the pods with it.
     pub(crate) pods: PMap<Arc<[u8]>, Arc<[ObjectKey]>>,
     /// Namespaces that exist (after `namespace_labels`).

@@ -10,14 +10,15 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use signpost_k8s_model::{EndpointSlice, Namespace, ObjectKey, Pod, Service, ServiceImport};
-use signpost_wire::Name;
+// The writer keeps no object as received: the watch keeps those (packed), and the index
+// only what it derives from them.
 
 use super::keyed::KeyedSet;
 use super::pmap::FxBuild;
 
 type HashMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
 type HashSet<K> = std::collections::HashSet<K, FxBuild>;
-use super::records::{parse_ip, wire_key, SliceOptions, SliceRec, SvcData, SvcEntry};
+use super::records::{canonical, wire_key, SliceOptions, SliceRec, SvcData, SvcEntry};
 use super::snapshot::{NameSet, NsAddr, PtrEntry, PtrTarget, Snapshot};
 use super::{Changed, IndexOptions};
 
@@ -30,8 +31,8 @@ type SvcKey = (Arc<str>, Arc<str>);
 /// A plain or MCS slice store.
 #[derive(Default)]
 struct Slices {
-    /// Each slice as received and as reduced.
-    objects: KeyedSet<(Arc<EndpointSlice>, Arc<SliceRec>)>,
+    /// Each slice, reduced.
+    objects: KeyedSet<Arc<SliceRec>>,
     /// Slice names per service, sorted (almost always one or two: a short list costs a
     /// fraction of a tree node).
     by_svc: HashMap<SvcKey, Vec<Arc<str>>>,
@@ -50,7 +51,7 @@ impl Slices {
                     name: n.clone(),
                 })
             })
-            .map(|(_, rec)| rec.clone())
+            .cloned()
             .collect()
     }
 
@@ -74,8 +75,8 @@ impl Slices {
 
 pub(crate) struct Writer {
     opts: IndexOptions,
-    services: KeyedSet<Arc<Service>>,
-    imports: KeyedSet<Arc<ServiceImport>>,
+    services: KeyedSet<Arc<SvcData>>,
+    imports: KeyedSet<Arc<SvcData>>,
     slices: Slices,
     mc_slices: Slices,
     pods: KeyedSet<Arc<Pod>>,
@@ -111,49 +112,10 @@ fn plain_service(slice: &EndpointSlice) -> Arc<str> {
     }
 }
 
-/// The text Go prints for an IP; reverse lookups only find addresses written that way.
-fn canonical(text: &str) -> Option<IpAddr> {
-    use std::fmt::Write;
-    /// Formats into a stack buffer, failing past its end.
-    struct Buf {
-        b: [u8; 64],
-        n: usize,
-    }
-    impl Write for Buf {
-        fn write_str(&mut self, s: &str) -> std::fmt::Result {
-            let end = self.n + s.len();
-            self.b
-                .get_mut(self.n..end)
-                .ok_or(std::fmt::Error)?
-                .copy_from_slice(s.as_bytes());
-            self.n = end;
-            Ok(())
-        }
-    }
-    let ip: IpAddr = text.parse().ok()?;
-    let mut buf = Buf { b: [0; 64], n: 0 };
-    write!(buf, "{ip}").ok()?;
-    (&buf.b[..buf.n] == text.as_bytes()).then_some(ip)
-}
-
-/// `<label>.<rest>` where rest is wire labels without root, then `tail` (a wire name).
-fn full_name(parts: &[&[u8]], tail: &Name) -> Option<Box<[u8]>> {
-    let mut v = Vec::with_capacity(64);
-    for p in parts {
-        if p.is_empty() || p.len() > 63 {
-            return None;
-        }
-        v.push(p.len() as u8);
-        v.extend_from_slice(p);
-    }
-    v.extend_from_slice(tail.wire());
-    (v.len() <= 255).then(|| v.into())
-}
-
 impl Writer {
     pub(crate) fn new(opts: IndexOptions) -> Writer {
         Writer {
-            opts,
+            opts: opts.clone(),
             services: KeyedSet::default(),
             imports: KeyedSet::default(),
             slices: Slices::default(),
@@ -164,7 +126,10 @@ impl Writer {
             dirty: HashSet::default(),
             dirty_mc: HashSet::default(),
             namespaces_dirty: false,
-            working: Snapshot::default(),
+            working: Snapshot {
+                primary_zone: opts.primary_zone,
+                ..Snapshot::default()
+            },
         }
     }
 
@@ -187,7 +152,9 @@ impl Writer {
     }
 
     pub(crate) fn change_service(&mut self, key: &ObjectKey, new: Option<Arc<Service>>) -> Changed {
-        let new = new.filter(|s| self.labels_ok(&s.labels));
+        let new = new
+            .filter(|s| self.labels_ok(&s.labels))
+            .map(|s| Arc::new(SvcData::from_service(&s)));
         if let (Some(old), Some(n)) = (self.services.get(key), &new) {
             if old == n {
                 return Changed::NOTHING;
@@ -201,36 +168,24 @@ impl Writer {
             (None, None) => return Changed::NOTHING,
             (None, Some(s)) | (Some(s), None) => Changed {
                 internal: true,
-                external: has_external(s),
+                external: !s.externals.is_empty(),
                 multicluster: false,
             },
             (Some(o), Some(n)) => service_modified(o, n),
         };
         if let Some(o) = &old {
-            for ip in o.cluster_ips.iter().filter_map(|t| canonical(t)) {
+            for &ip in o.ptr_ips() {
                 self.ptr_remove(ip, key, true);
             }
-        }
-        if let Some(n) = &new {
-            let target = full_name(
-                &[n.key.name.as_bytes(), n.key.namespace.as_bytes(), b"svc"],
-                &self.opts.primary_zone,
-            );
-            for ip in n.cluster_ips.iter().filter_map(|t| canonical(t)) {
-                let t = PtrTarget {
-                    target: target.clone(),
-                    owner: key.clone(),
-                };
-                self.ptr_add(ip, t, true);
-            }
-        }
-        if let Some(o) = &old {
-            for ip in external_list(o).into_iter().filter_map(canonical) {
+            for &ip in o.ext_ptr_ips.iter() {
                 self.ext_ptr_remove(ip, key);
             }
         }
         if let Some(n) = &new {
-            for ip in external_list(n).into_iter().filter_map(canonical) {
+            for &ip in n.ptr_ips() {
+                self.ptr_add(ip, PtrTarget::Service(n.clone()));
+            }
+            for &ip in n.ext_ptr_ips.iter() {
                 self.ext_ptr_add(ip, key);
             }
         }
@@ -280,59 +235,45 @@ impl Writer {
         if !mcs && self.opts.noendpoints {
             return Changed::NOTHING;
         }
-        let new = new.filter(|s| self.labels_ok(&s.labels) && (!mcs || mcs_service(s).is_some()));
-        let store = if mcs { &self.mc_slices } else { &self.slices };
-        if let (Some((old, _)), Some(n)) = (store.objects.get(key), &new) {
+        let opts = self.slice_opts();
+        let new = new.filter(|s| self.labels_ok(&s.labels)).and_then(|s| {
+            let service = if mcs {
+                mcs_service(&s)?
+            } else {
+                plain_service(&s)
+            };
+            Some(Arc::new(SliceRec::build(&s, service, opts, mcs)))
+        });
+        let store = if mcs {
+            &mut self.mc_slices
+        } else {
+            &mut self.slices
+        };
+        if let (Some(old), Some(n)) = (store.objects.get(key), &new) {
             if old == n {
                 return Changed::NOTHING;
             }
         }
-        let opts = self.slice_opts();
-        let new_rec = new
-            .as_ref()
-            .map(|s| Arc::new(SliceRec::build(s, opts, mcs)));
-        let service_of = |s: &EndpointSlice| -> SvcKey {
-            let name = if mcs {
-                mcs_service(s).unwrap_or_default()
-            } else {
-                plain_service(s)
-            };
-            (s.key.namespace.clone(), name)
+        let old = match &new {
+            Some(n) => store.objects.insert(n.clone()),
+            None => store.objects.remove(key),
         };
-        let store = if mcs {
-            &mut self.mc_slices
+        let dirty = if mcs {
+            &mut self.dirty_mc
         } else {
-            &mut self.slices
+            &mut self.dirty
         };
-        let (old, old_rec) = match (&new, &new_rec) {
-            (Some(n), Some(r)) => store.objects.insert((n.clone(), r.clone())),
-            _ => store.objects.remove(key),
-        }
-        .unzip();
         if let Some(o) = &old {
-            let svc = service_of(o);
+            let svc = (o.key.namespace.clone(), o.service.clone());
             store.unlink(&svc, &key.name);
-            if mcs {
-                self.dirty_mc.insert(svc);
-            } else {
-                self.dirty.insert(svc);
-            }
+            dirty.insert(svc);
         }
-        let store = if mcs {
-            &mut self.mc_slices
-        } else {
-            &mut self.slices
-        };
         if let Some(n) = &new {
-            let svc = service_of(n);
+            let svc = (n.key.namespace.clone(), n.service.clone());
             store.link(svc.clone(), &key.name);
-            if mcs {
-                self.dirty_mc.insert(svc);
-            } else {
-                self.dirty.insert(svc);
-            }
+            dirty.insert(svc);
         }
-        let changed = match (&old_rec, &new_rec) {
+        let changed = match (&old, &new) {
             (None, None) => return Changed::NOTHING,
             (None, Some(_)) | (Some(_), None) => Changed {
                 internal: true,
@@ -351,30 +292,17 @@ impl Writer {
             }
         };
         if !mcs {
-            if let (Some(o), Some(r)) = (&old, &old_rec) {
+            if let Some(r) = &old {
                 for a in r.addrs.iter() {
                     if let Some(ip) = canonical(&a.text) {
-                        self.ptr_remove(ip, &o.key, false);
+                        self.ptr_remove(ip, &r.key, false);
                     }
                 }
             }
-            if let (Some(n), Some(r)) = (&new, &new_rec) {
-                for a in r.addrs.iter() {
+            if let Some(r) = &new {
+                for (i, a) in r.addrs.iter().enumerate() {
                     if let Some(ip) = canonical(&a.text) {
-                        let target = full_name(
-                            &[
-                                &a.host,
-                                plain_service(n).as_bytes(),
-                                n.key.namespace.as_bytes(),
-                                b"svc",
-                            ],
-                            &self.opts.primary_zone,
-                        );
-                        let t = PtrTarget {
-                            target,
-                            owner: key.clone(),
-                        };
-                        self.ptr_add(ip, t, false);
+                        self.ptr_add(ip, PtrTarget::Endpoint(r.clone(), i as u32));
                     }
                 }
             }
@@ -484,6 +412,7 @@ impl Writer {
         key: &ObjectKey,
         new: Option<Arc<ServiceImport>>,
     ) -> Changed {
+        let new = new.map(|s| Arc::new(SvcData::from_import(&s)));
         if let (Some(old), Some(n)) = (self.imports.get(key), &new) {
             if old == n {
                 return Changed::NOTHING;
@@ -496,7 +425,7 @@ impl Writer {
         let changed = match (&old, &new) {
             (None, None) => return Changed::NOTHING,
             (Some(o), Some(n)) => Changed {
-                multicluster: o.import_type != n.import_type || o.ports != n.ports,
+                multicluster: o.kind != n.kind || o.ports != n.ports,
                 ..Changed::NOTHING
             },
             _ => Changed {
@@ -518,7 +447,7 @@ impl Writer {
     /// The Services whose endpoints are this server's own addresses (spec §11), with the
     /// slice holding the address (once per local IP and slice), and whether any slice holds
     /// one of the addresses at all.
-    fn own_services(&self) -> (Vec<(&Service, &SliceRec)>, bool) {
+    fn own_services(&self) -> (Vec<(&SvcData, &SliceRec)>, bool) {
         let mut out = Vec::new();
         let mut found = false;
         for lip in &self.local_ips {
@@ -527,17 +456,17 @@ impl Writer {
             };
             let mut seen: Vec<&ObjectKey> = Vec::new();
             for t in entry.endpoints() {
-                if seen.contains(&&t.owner) {
+                if seen.contains(&t.owner()) {
                     continue;
                 }
-                seen.push(&t.owner);
+                seen.push(t.owner());
                 found = true;
-                let Some((slice, rec)) = self.slices.objects.get(&t.owner) else {
+                let PtrTarget::Endpoint(rec, _) = t else {
                     continue;
                 };
                 let svc_key = ObjectKey {
-                    namespace: slice.key.namespace.clone(),
-                    name: plain_service(slice),
+                    namespace: rec.key.namespace.clone(),
+                    name: rec.service.clone(),
                 };
                 if let Some(svc) = self.services.get(&svc_key) {
                     out.push((&**svc, &**rec));
@@ -560,7 +489,7 @@ impl Writer {
             ]) else {
                 continue;
             };
-            if svc.is_headless() {
+            if svc.headless() {
                 for a in rec.addrs.iter() {
                     let (Some(ip), Some(host)) = (a.ip, full_label_list(&[&a.host])) else {
                         continue;
@@ -573,7 +502,7 @@ impl Writer {
                     });
                 }
             } else {
-                for ip in svc.cluster_ips.iter().filter_map(|t| parse_ip(t)) {
+                for &ip in svc.cluster_ips.iter() {
                     out.push(NsAddr {
                         rel: base.clone(),
                         ip,
@@ -603,9 +532,9 @@ impl Writer {
         }
         let (mut plain, mut headless) = (Vec::new(), Vec::new());
         for (svc, rec) in own {
-            let externals = || external_list(svc).into_iter().filter_map(parse_ip);
+            let externals = || svc.externals.iter().filter_map(|e| e.ip);
             plain.extend(externals());
-            if svc.is_headless() {
+            if svc.headless() {
                 headless.extend(rec.addrs.iter().filter_map(|a| a.ip));
             } else {
                 headless.extend(externals());
@@ -616,37 +545,40 @@ impl Writer {
 
     // ---- Reverse map ----------------------------------------------------------------
 
-    fn ptr_add(&mut self, ip: IpAddr, t: PtrTarget, service: bool) {
-        let entry = match self.working.ptr.get(&ip) {
-            Some(e) if service => PtrEntry::new(&[e.services(), &[t]].concat(), e.endpoints()),
-            Some(e) => PtrEntry::new(e.services(), &[e.endpoints(), &[t]].concat()),
-            None if service => PtrEntry::new(&[t], &[]),
-            None => PtrEntry::new(&[], &[t]),
+    /// Adds a target for `ip`: a Service after the other Services, an endpoint last.
+    fn ptr_add(&mut self, ip: IpAddr, t: PtrTarget) {
+        let mut list = self
+            .working
+            .ptr
+            .get(&ip)
+            .map_or_else(Vec::new, |e| e.all().to_vec());
+        let at = if t.is_service() {
+            list.iter().take_while(|x| x.is_service()).count()
+        } else {
+            list.len()
         };
-        self.working.ptr.insert(ip, entry);
+        list.insert(at, t);
+        if let Some(entry) = PtrEntry::new(list) {
+            self.working.ptr.insert(ip, entry);
+        }
     }
 
+    /// Removes one target of `owner` (a slice may list an IP twice: one per call).
     fn ptr_remove(&mut self, ip: IpAddr, owner: &ObjectKey, service: bool) {
         let Some(cur) = self.working.ptr.get(&ip) else {
             return;
         };
-        let (mut services, mut endpoints) = (cur.services().to_vec(), cur.endpoints().to_vec());
-        let list = if service {
-            &mut services
-        } else {
-            &mut endpoints
-        };
-        // Remove one occurrence per call (a slice may list an IP twice).
-        if let Some(pos) = list.iter().position(|t| &t.owner == owner) {
+        let mut list = cur.all().to_vec();
+        if let Some(pos) = list
+            .iter()
+            .position(|t| t.is_service() == service && t.owner() == owner)
+        {
             list.remove(pos);
         }
-        if services.is_empty() && endpoints.is_empty() {
-            self.working.ptr.remove(&ip);
-        } else {
-            self.working
-                .ptr
-                .insert(ip, PtrEntry::new(&services, &endpoints));
-        }
+        match PtrEntry::new(list) {
+            Some(entry) => self.working.ptr.insert(ip, entry),
+            None => self.working.ptr.remove(&ip),
+        };
     }
 
     // ---- Flush ----------------------------------------------------------------------
@@ -661,7 +593,7 @@ impl Writer {
                 namespace: key.0.clone(),
                 name: key.1.clone(),
             };
-            let service = self.services.get(&obj).map(|s| SvcData::from_service(s));
+            let service = self.services.get(&obj).cloned();
             let slices = self.slices.of(&key);
             if service.is_none() && slices.is_empty() {
                 self.working.entries.remove(&wire[..]);
@@ -678,7 +610,7 @@ impl Writer {
                 namespace: key.0.clone(),
                 name: key.1.clone(),
             };
-            let service = self.imports.get(&obj).map(|s| SvcData::from_import(s));
+            let service = self.imports.get(&obj).cloned();
             let slices = self.mc_slices.of(&key);
             if service.is_none() && slices.is_empty() {
                 self.working.mc_entries.remove(&wire[..]);
@@ -722,36 +654,13 @@ fn full_label_list(parts: &[&[u8]]) -> Option<Box<[u8]>> {
     Some(v.into())
 }
 
-/// CoreDNS counts `spec.externalIPs` and load-balancer ingress as a Service's external IPs.
-fn external_list(s: &Service) -> Vec<&str> {
-    s.external_ips
-        .iter()
-        .map(|e| &**e)
-        .chain(s.load_balancer.iter().map(|lb| {
-            if lb.ip.is_empty() {
-                &*lb.hostname
-            } else {
-                &*lb.ip
-            }
-        }))
-        .collect()
-}
-
-fn has_external(s: &Service) -> bool {
-    !s.external_ips.is_empty() || !s.load_balancer.is_empty()
-}
-
 /// CoreDNS's `serviceModified` for an update: internal records move with the ExternalName or
-/// the ports, external ones with the external IPs or the ports.
-fn service_modified(o: &Service, n: &Service) -> Changed {
-    let ports_changed = o.ports.len() != n.ports.len()
-        || o.ports
-            .iter()
-            .zip(n.ports.iter())
-            .any(|(a, b)| a.name != b.name || a.port != b.port || a.protocol != b.protocol);
+/// the ports, external ones with the external addresses or the ports.
+fn service_modified(o: &SvcData, n: &SvcData) -> Changed {
+    let ports_changed = o.ports != n.ports;
     Changed {
         internal: o.external_name != n.external_name || ports_changed,
-        external: external_list(o) != external_list(n) || ports_changed,
+        external: o.externals != n.externals || ports_changed,
         multicluster: false,
     }
 }

@@ -68,9 +68,9 @@ fn incremental_changes_are_visible() {
     )));
     h.check(&[nx("h.ns.svc.cluster.local.", rtype::A)]);
     // A relist replaces everything.
-    services.on_event(&Event::Reset(vec![Arc::new(
-        svc("ns", "b", &["10.0.0.2"]).port("p", "TCP", 1),
-    )]));
+    services.on_event(&Event::Reset(
+        vec![Arc::new(svc("ns", "b", &["10.0.0.2"]).port("p", "TCP", 1))].into(),
+    ));
     h.check(&[
         nx("a.ns.svc.cluster.local.", rtype::A),
         ans(
@@ -161,10 +161,13 @@ fn serials_follow_coredns_rules() {
 
     // A relist with the same objects moves nothing.
     NOW.store(1008, Ordering::SeqCst);
-    services.on_event(&Event::Reset(vec![
-        Arc::new(a.port("q", "UDP", 2)),
-        Arc::new(with_lb(lb, "192.0.2.2")),
-    ]));
+    services.on_event(&Event::Reset(
+        vec![
+            Arc::new(a.port("q", "UDP", 2)),
+            Arc::new(with_lb(lb, "192.0.2.2")),
+        ]
+        .into(),
+    ));
     assert_eq!(internal(), 1007);
     // A delete moves it.
     services.on_event(&Event::Delete(Arc::new(svc("ns", "a", &[]))));
@@ -188,10 +191,10 @@ fn large_index_updates_touch_little() {
         })
         .collect();
     let sub = index.services();
-    sub.on_event(&Event::Reset(services));
+    sub.on_event(&Event::Reset(services.into()));
     index
         .namespaces()
-        .on_event(&Event::Reset(vec![Arc::new(namespace("ns"))]));
+        .on_event(&Event::Reset(vec![Arc::new(namespace("ns"))].into()));
     let start = std::time::Instant::now();
     for i in 0..1000u32 {
         sub.on_event(&Event::Apply(Arc::new(

@@ -260,11 +260,21 @@ fn noendpoints() {
     // No EndpointSlice watch is started: only Services and Namespaces are fed.
     let w = world();
     index.namespaces().on_event(&Event::Reset(
-        w.namespaces.iter().cloned().map(Arc::new).collect(),
+        w.namespaces
+            .iter()
+            .cloned()
+            .map(Arc::new)
+            .collect::<Vec<_>>()
+            .into(),
     ));
     assert!(!index.is_synced());
     index.services().on_event(&Event::Reset(
-        w.services.iter().cloned().map(Arc::new).collect(),
+        w.services
+            .iter()
+            .cloned()
+            .map(Arc::new)
+            .collect::<Vec<_>>()
+            .into(),
     ));
     assert!(index.is_synced());
     let chain = signpost_plugin::Chain::new(vec![
@@ -364,10 +374,20 @@ fn not_synced_name_errors_are_servfail() {
     // Services arrived, endpoints not yet.
     let w = world();
     index.services().on_event(&Event::Reset(
-        w.services.iter().cloned().map(Arc::new).collect(),
+        w.services
+            .iter()
+            .cloned()
+            .map(Arc::new)
+            .collect::<Vec<_>>()
+            .into(),
     ));
     index.namespaces().on_event(&Event::Reset(
-        w.namespaces.iter().cloned().map(Arc::new).collect(),
+        w.namespaces
+            .iter()
+            .cloned()
+            .map(Arc::new)
+            .collect::<Vec<_>>()
+            .into(),
     ));
     assert!(!index.is_synced());
     let chain = signpost_plugin::Chain::new(vec![
@@ -400,7 +420,9 @@ fn not_synced_name_errors_are_servfail() {
         .check(&run("svc1.testns.svc.cluster.local.", rtype::AAAA))
         .unwrap();
     // Synced: NXDOMAIN.
-    index.endpoint_slices().on_event(&Event::Reset(Vec::new()));
+    index
+        .endpoint_slices()
+        .on_event(&Event::Reset(Vec::new().into()));
     assert!(index.is_synced());
     nx("svc0.testns.svc.cluster.local.", rtype::A)
         .check(&run("svc0.testns.svc.cluster.local.", rtype::A))
