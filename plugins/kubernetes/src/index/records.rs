@@ -117,17 +117,109 @@ pub(crate) fn canonical(text: &str) -> Option<IpAddr> {
     (&buf.b[..buf.n] == text.as_bytes()).then_some(ip)
 }
 
+/// How an address is listed in the reverse map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PtrForm {
+    /// Not listed: not an IP written as Go prints it.
+    No,
+    /// Under `ip`.
+    Ip,
+    /// Under `ip` as an IPv4-mapped IPv6 address (written `::ffff:a.b.c.d`).
+    Mapped,
+}
+
 /// One ready endpoint address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct AddrRec {
     /// The address, when it is an IP (FQDN-type slices carry names, which are not served).
     pub(crate) ip: Option<IpAddr>,
-    /// The address as written in the slice (reverse lookups compare this text).
-    pub(crate) text: Arc<str>,
+    ptr: PtrForm,
+    /// The address as written, when that is not the IP in Go's form (then the IP and the
+    /// form say how it was written). Only compared, to tell changed slices apart.
+    odd_text: Option<Arc<str>>,
     /// The endpoint's DNS label (spec §6.3), as written.
-    pub(crate) host: Box<[u8]>,
+    pub(crate) host: Label,
     /// Lower-cased topology zone ("" when unset or `zonal` is off).
     pub(crate) zone: Box<str>,
+}
+
+impl AddrRec {
+    fn new(text: &Arc<str>, host: Box<[u8]>, zone: Box<str>) -> AddrRec {
+        let ip = parse_ip(text);
+        let ptr = match (canonical(text), ip) {
+            (Some(c), Some(ip)) if c == ip => PtrForm::Ip,
+            (Some(_), Some(_)) => PtrForm::Mapped,
+            _ => PtrForm::No,
+        };
+        AddrRec {
+            ip,
+            ptr,
+            odd_text: (ptr == PtrForm::No).then(|| text.clone()),
+            host: Label::new(host),
+            zone,
+        }
+    }
+
+    /// The IP the reverse map lists this address under (the address exactly as written).
+    pub(crate) fn ptr_ip(&self) -> Option<IpAddr> {
+        match (self.ptr, self.ip) {
+            (PtrForm::Ip, ip) => ip,
+            (PtrForm::Mapped, Some(IpAddr::V4(v4))) => Some(IpAddr::V6(v4.to_ipv6_mapped())),
+            _ => None,
+        }
+    }
+
+    /// Same address, written the same way.
+    pub(crate) fn same_text(&self, o: &AddrRec) -> bool {
+        self.ip == o.ip && self.ptr == o.ptr && self.odd_text == o.odd_text
+    }
+}
+
+/// Bytes kept inline when short (an IPv4 address with dashes, most hostnames), else boxed.
+#[derive(Debug, Clone)]
+pub(crate) enum Label {
+    Inline { len: u8, bytes: [u8; 22] },
+    Boxed(Box<[u8]>),
+}
+
+impl Label {
+    fn new(b: Box<[u8]>) -> Label {
+        if b.len() <= 22 {
+            let mut bytes = [0u8; 22];
+            bytes[..b.len()].copy_from_slice(&b);
+            Label::Inline {
+                len: b.len() as u8,
+                bytes,
+            }
+        } else {
+            Label::Boxed(b)
+        }
+    }
+}
+
+impl PartialEq for Label {
+    fn eq(&self, o: &Label) -> bool {
+        **self == **o
+    }
+}
+
+impl Eq for Label {}
+
+impl std::hash::Hash for Label {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (**self).hash(h)
+    }
+}
+
+impl std::ops::Deref for Label {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Label::Inline { len, bytes } => &bytes[..*len as usize],
+            Label::Boxed(b) => b,
+        }
+    }
 }
 
 /// An EndpointSlice (plain or MCS), reduced: all the index keeps of it.
@@ -189,21 +281,18 @@ impl SliceRec {
         let mut addrs = Vec::new();
         for ep in slice.endpoints.iter().filter(|e| e.is_ready()) {
             for a in &ep.addresses {
-                addrs.push(AddrRec {
-                    ip: parse_ip(a),
-                    text: a.clone(),
-                    host: endpoint_host(
-                        &ep.hostname,
-                        &ep.target_ref_name,
-                        a,
-                        opts.endpoint_pod_names,
-                    ),
-                    zone: if opts.zonal {
-                        ep.zone.to_ascii_lowercase().into()
-                    } else {
-                        "".into()
-                    },
-                });
+                let host = endpoint_host(
+                    &ep.hostname,
+                    &ep.target_ref_name,
+                    a,
+                    opts.endpoint_pod_names,
+                );
+                let zone = if opts.zonal {
+                    ep.zone.to_ascii_lowercase().into()
+                } else {
+                    "".into()
+                };
+                addrs.push(AddrRec::new(a, host, zone));
             }
         }
         SliceRec {

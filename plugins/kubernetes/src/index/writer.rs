@@ -14,11 +14,11 @@ use signpost_k8s_model::{EndpointSlice, Namespace, ObjectKey, Pod, Service, Serv
 // only what it derives from them.
 
 use super::keyed::KeyedSet;
-use super::pmap::FxBuild;
+use super::pmap::{FxBuild, PMap};
 
 type HashMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
 type HashSet<K> = std::collections::HashSet<K, FxBuild>;
-use super::records::{canonical, wire_key, SliceOptions, SliceRec, SvcData, SvcEntry};
+use super::records::{wire_key, SliceOptions, SliceRec, SvcData, SvcEntry};
 use super::snapshot::{NameSet, NsAddr, PtrEntry, PtrTarget, Snapshot};
 use super::{Changed, IndexOptions};
 
@@ -28,50 +28,13 @@ pub(crate) const MCS_SERVICE_LABEL: &str = "multicluster.kubernetes.io/service-n
 /// `(namespace, service name)`: the identity of an entry.
 type SvcKey = (Arc<str>, Arc<str>);
 
-/// A plain or MCS slice store.
-#[derive(Default)]
-struct Slices {
-    /// Each slice, reduced.
-    objects: KeyedSet<Arc<SliceRec>>,
-    /// Slice names per service, sorted (almost always one or two: a short list costs a
-    /// fraction of a tree node).
-    by_svc: HashMap<SvcKey, Vec<Arc<str>>>,
-}
+/// A plain or MCS slice store: each slice, reduced. Which slices a Service has is read from
+/// its entry in the snapshot (plus the ones added since the last flush), so no second map
+/// from Services to slices is kept.
+type Slices = KeyedSet<Arc<SliceRec>>;
 
-impl Slices {
-    fn of(&self, key: &SvcKey) -> Vec<Arc<SliceRec>> {
-        let Some(names) = self.by_svc.get(key) else {
-            return Vec::new();
-        };
-        names
-            .iter()
-            .filter_map(|n| {
-                self.objects.get(&ObjectKey {
-                    namespace: key.0.clone(),
-                    name: n.clone(),
-                })
-            })
-            .cloned()
-            .collect()
-    }
-
-    fn link(&mut self, svc: SvcKey, name: &Arc<str>) {
-        let names = self.by_svc.entry(svc).or_default();
-        if let Err(at) = names.binary_search(name) {
-            names.insert(at, name.clone());
-            names.shrink_to_fit();
-        }
-    }
-
-    fn unlink(&mut self, svc: &SvcKey, name: &Arc<str>) {
-        if let Some(names) = self.by_svc.get_mut(svc) {
-            names.retain(|n| n != name);
-            if names.is_empty() {
-                self.by_svc.remove(svc);
-            }
-        }
-    }
-}
+/// Touched `<svc>.<ns>` names, each with the slices added to it since the last flush.
+type Dirty = HashMap<SvcKey, Vec<Arc<SliceRec>>>;
 
 pub(crate) struct Writer {
     opts: IndexOptions,
@@ -82,8 +45,8 @@ pub(crate) struct Writer {
     pods: KeyedSet<Arc<Pod>>,
     namespaces: HashMap<Arc<str>, Arc<Namespace>>,
     local_ips: Vec<IpAddr>,
-    dirty: HashSet<SvcKey>,
-    dirty_mc: HashSet<SvcKey>,
+    dirty: Dirty,
+    dirty_mc: Dirty,
     namespaces_dirty: bool,
     /// The snapshot being built (shares everything with the published one until changed).
     pub(crate) working: Snapshot,
@@ -123,8 +86,8 @@ impl Writer {
             pods: KeyedSet::default(),
             namespaces: HashMap::default(),
             local_ips: Vec::new(),
-            dirty: HashSet::default(),
-            dirty_mc: HashSet::default(),
+            dirty: Dirty::default(),
+            dirty_mc: Dirty::default(),
             namespaces_dirty: false,
             working: Snapshot {
                 primary_zone: opts.primary_zone,
@@ -189,7 +152,7 @@ impl Writer {
                 self.ext_ptr_add(ip, key);
             }
         }
-        self.dirty.insert(svc_key_of(key));
+        self.dirty.entry(svc_key_of(key)).or_default();
         changed
     }
 
@@ -223,7 +186,7 @@ impl Writer {
 
     pub(crate) fn slice_keys(&self, mcs: bool) -> Vec<ObjectKey> {
         let store = if mcs { &self.mc_slices } else { &self.slices };
-        store.objects.keys().cloned().collect()
+        store.keys().cloned().collect()
     }
 
     pub(crate) fn change_slice(
@@ -249,14 +212,14 @@ impl Writer {
         } else {
             &mut self.slices
         };
-        if let (Some(old), Some(n)) = (store.objects.get(key), &new) {
+        if let (Some(old), Some(n)) = (store.get(key), &new) {
             if old == n {
                 return Changed::NOTHING;
             }
         }
         let old = match &new {
-            Some(n) => store.objects.insert(n.clone()),
-            None => store.objects.remove(key),
+            Some(n) => store.insert(n.clone()),
+            None => store.remove(key),
         };
         let dirty = if mcs {
             &mut self.dirty_mc
@@ -264,14 +227,15 @@ impl Writer {
             &mut self.dirty
         };
         if let Some(o) = &old {
-            let svc = (o.key.namespace.clone(), o.service.clone());
-            store.unlink(&svc, &key.name);
-            dirty.insert(svc);
+            dirty
+                .entry((o.key.namespace.clone(), o.service.clone()))
+                .or_default();
         }
         if let Some(n) = &new {
-            let svc = (n.key.namespace.clone(), n.service.clone());
-            store.link(svc.clone(), &key.name);
-            dirty.insert(svc);
+            dirty
+                .entry((n.key.namespace.clone(), n.service.clone()))
+                .or_default()
+                .push(n.clone());
         }
         let changed = match (&old, &new) {
             (None, None) => return Changed::NOTHING,
@@ -293,15 +257,13 @@ impl Writer {
         };
         if !mcs {
             if let Some(r) = &old {
-                for a in r.addrs.iter() {
-                    if let Some(ip) = canonical(&a.text) {
-                        self.ptr_remove(ip, &r.key, false);
-                    }
+                for ip in r.addrs.iter().filter_map(|a| a.ptr_ip()) {
+                    self.ptr_remove(ip, &r.key, false);
                 }
             }
             if let Some(r) = &new {
                 for (i, a) in r.addrs.iter().enumerate() {
-                    if let Some(ip) = canonical(&a.text) {
+                    if let Some(ip) = a.ptr_ip() {
                         self.ptr_add(ip, PtrTarget::Endpoint(r.clone(), i as u32));
                     }
                 }
@@ -434,7 +396,7 @@ impl Writer {
                 multicluster: true,
             },
         };
-        self.dirty_mc.insert(svc_key_of(key));
+        self.dirty_mc.entry(svc_key_of(key)).or_default();
         changed
     }
 
@@ -585,40 +547,20 @@ impl Writer {
 
     /// Rebuild every dirty entry and the derived views; true when anything changed.
     pub(crate) fn flush(&mut self) {
-        for key in std::mem::take(&mut self.dirty) {
-            let Some(wire) = wire_key(&key.1, &key.0) else {
-                continue;
-            };
-            let obj = ObjectKey {
-                namespace: key.0.clone(),
-                name: key.1.clone(),
-            };
-            let service = self.services.get(&obj).cloned();
-            let slices = self.slices.of(&key);
-            if service.is_none() && slices.is_empty() {
-                self.working.entries.remove(&wire[..]);
-            } else {
-                let entry = SvcEntry::build(wire.clone(), service, slices);
-                self.working.entries.insert(wire, Arc::new(entry));
-            }
-        }
-        for key in std::mem::take(&mut self.dirty_mc) {
-            let Some(wire) = wire_key(&key.1, &key.0) else {
-                continue;
-            };
-            let obj = ObjectKey {
-                namespace: key.0.clone(),
-                name: key.1.clone(),
-            };
-            let service = self.imports.get(&obj).cloned();
-            let slices = self.mc_slices.of(&key);
-            if service.is_none() && slices.is_empty() {
-                self.working.mc_entries.remove(&wire[..]);
-            } else {
-                let entry = SvcEntry::build(wire.clone(), service, slices);
-                self.working.mc_entries.insert(wire, Arc::new(entry));
-            }
-        }
+        let dirty = std::mem::take(&mut self.dirty);
+        rebuild(
+            &mut self.working.entries,
+            dirty,
+            &self.services,
+            &self.slices,
+        );
+        let dirty = std::mem::take(&mut self.dirty_mc);
+        rebuild(
+            &mut self.working.mc_entries,
+            dirty,
+            &self.imports,
+            &self.mc_slices,
+        );
         if std::mem::take(&mut self.namespaces_dirty) {
             let set: NameSet = self
                 .namespaces
@@ -637,6 +579,38 @@ impl Writer {
         }
         if *self.working.ns_external_headless != *headless {
             self.working.ns_external_headless = headless.into();
+        }
+    }
+}
+
+/// Rebuilds the entries of the touched names from the Service store and the slices: those
+/// the entry already had that are still current, and those added since.
+fn rebuild(
+    entries: &mut PMap<Arc<[u8]>, Arc<SvcEntry>>,
+    dirty: Dirty,
+    services: &KeyedSet<Arc<SvcData>>,
+    slices: &Slices,
+) {
+    for ((namespace, name), added) in dirty {
+        let Some(wire) = wire_key(&name, &namespace) else {
+            continue;
+        };
+        let current = |s: &&Arc<SliceRec>| {
+            s.service == name && slices.get(&s.key).is_some_and(|c| Arc::ptr_eq(c, s))
+        };
+        let mut list: Vec<Arc<SliceRec>> = entries
+            .get(&wire[..])
+            .map(|e| e.slices.iter().filter(current).cloned().collect())
+            .unwrap_or_default();
+        list.extend(added.iter().filter(current).cloned());
+        list.sort_by(|a, b| a.key.name.cmp(&b.key.name));
+        list.dedup_by(|a, b| Arc::ptr_eq(a, b));
+        let service = services.get(&ObjectKey { namespace, name }).cloned();
+        if service.is_none() && list.is_empty() {
+            entries.remove(&wire[..]);
+        } else {
+            let entry = SvcEntry::build(wire.clone(), service, list);
+            entries.insert(wire, Arc::new(entry));
         }
     }
 }
@@ -673,5 +647,5 @@ fn slices_equivalent(a: &SliceRec, b: &SliceRec, zonal: bool) -> bool {
         && a.addrs
             .iter()
             .zip(b.addrs.iter())
-            .all(|(x, y)| x.text == y.text && x.host == y.host && (!zonal || x.zone == y.zone))
+            .all(|(x, y)| x.same_text(y) && x.host == y.host && (!zonal || x.zone == y.zone))
 }
