@@ -232,8 +232,7 @@ fn find_service<'a>(ctx: &Ctx<'a>, r: &Request<'a>) -> Result<Found<'a>, NameErr
             if !r.endpoint.is_empty() || !r.port.is_empty() || !r.protocol.is_empty() {
                 return Err(NameError);
             }
-            svc.external
-                .as_deref()
+            svc.external()
                 .map(|target| Found::External { target })
                 .ok_or(NameError)
         }

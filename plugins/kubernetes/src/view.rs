@@ -125,7 +125,7 @@ impl<'a> ServiceView<'a> {
 
     /// `spec.externalIPs`, then each load-balancer ingress (its IP, else its hostname).
     pub fn externals(&self) -> impl Iterator<Item = ExternalAddress<'a>> + 'a {
-        self.svc.externals.iter().map(ExternalAddress)
+        self.svc.externals().iter().map(ExternalAddress)
     }
 
     /// The Service's ports (one with port -1 when it has none, as CoreDNS keeps it).

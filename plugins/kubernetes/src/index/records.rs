@@ -330,28 +330,63 @@ pub(crate) struct ExternalHost {
 }
 
 /// A Service (or ServiceImport), reduced: all the index keeps of it. Shared by the writer's
-/// store and the entry of its name.
+/// store, the entry of its name and the reverse map.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SvcData {
     pub(crate) key: ObjectKey,
     pub(crate) kind: SvcKind,
     pub(crate) ports: Arc<[PortRec]>,
     /// Cluster IPs that parse, in order.
-    pub(crate) cluster_ips: Box<[IpAddr]>,
+    pub(crate) cluster_ips: IpList,
     /// Some cluster IP is listed twice.
     pub(crate) ip_dups: bool,
+    /// What few Services have; `None` when all of it is empty.
+    extra: Option<Box<SvcExtra>>,
+}
+
+/// The parts of a Service that most do not have, boxed so those cost one pointer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct SvcExtra {
     /// ExternalName target in wire form, as written; `None` when it is empty, an IP (CoreDNS
     /// serves nothing then) or not a valid name.
-    pub(crate) external: Option<Box<[u8]>>,
+    external: Option<Box<[u8]>>,
     /// External IPs and load-balancer ingress (Services only).
-    pub(crate) externals: Box<[ExternalHost]>,
+    externals: Box<[ExternalHost]>,
     /// `spec.externalName` as written (serials move when it changes).
-    pub(crate) external_name: Arc<str>,
+    external_name: Box<str>,
     /// The IPs the reverse map lists this Service under (cluster IPs written as Go prints
-    /// them); `None` when that is exactly `cluster_ips`, as it almost always is.
-    pub(crate) ptr_ips: Option<Box<[IpAddr]>>,
+    /// them), when that is not exactly `cluster_ips`.
+    ptr_ips: Option<Box<[IpAddr]>>,
     /// The same for *k8s_external*'s reverse map (external addresses that are IPs).
-    pub(crate) ext_ptr_ips: Box<[IpAddr]>,
+    ext_ptr_ips: Box<[IpAddr]>,
+}
+
+/// IPs, the first kept inline (almost every Service has exactly one cluster IP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum IpList {
+    One(IpAddr),
+    Many(Box<[IpAddr]>),
+}
+
+impl FromIterator<IpAddr> for IpList {
+    fn from_iter<I: IntoIterator<Item = IpAddr>>(ips: I) -> IpList {
+        let v: Vec<IpAddr> = ips.into_iter().collect();
+        match v[..] {
+            [one] => IpList::One(one),
+            _ => IpList::Many(v.into()),
+        }
+    }
+}
+
+impl std::ops::Deref for IpList {
+    type Target = [IpAddr];
+
+    fn deref(&self) -> &[IpAddr] {
+        match self {
+            IpList::One(ip) => std::slice::from_ref(ip),
+            IpList::Many(v) => v,
+        }
+    }
 }
 
 fn has_dups<T: PartialEq>(v: &[T]) -> bool {
@@ -369,10 +404,10 @@ impl SvcData {
         } else {
             SvcKind::ClusterIp
         };
-        let cluster_ips: Box<[IpAddr]> = if kind == SvcKind::ClusterIp {
+        let cluster_ips: IpList = if kind == SvcKind::ClusterIp {
             s.cluster_ips.iter().filter_map(|ip| parse_ip(ip)).collect()
         } else {
-            Box::new([])
+            IpList::Many(Box::new([]))
         };
         let external = (kind == SvcKind::ExternalName
             && !s.external_name.is_empty()
@@ -401,23 +436,50 @@ impl SvcData {
             .iter()
             .filter_map(|e| canonical(&e.text))
             .collect();
+        let extra = SvcExtra {
+            external,
+            externals,
+            external_name: s.external_name.as_ref().into(),
+            ptr_ips: (*ptr_ips != *cluster_ips).then_some(ptr_ips),
+            ext_ptr_ips,
+        };
         SvcData {
             key: s.key.clone(),
             kind,
             ports: ports_or_sentinel(&s.ports),
             ip_dups: has_dups(&cluster_ips),
-            ptr_ips: (ptr_ips != cluster_ips).then_some(ptr_ips),
             cluster_ips,
-            external,
-            externals,
-            external_name: s.external_name.clone(),
-            ext_ptr_ips,
+            extra: (extra != SvcExtra::default()).then(|| Box::new(extra)),
         }
+    }
+
+    /// ExternalName target in wire form, as written; `None` when it is empty, an IP or not a
+    /// valid name.
+    pub(crate) fn external(&self) -> Option<&[u8]> {
+        self.extra.as_ref()?.external.as_deref()
+    }
+
+    /// External IPs and load-balancer ingress, as CoreDNS lists them.
+    pub(crate) fn externals(&self) -> &[ExternalHost] {
+        self.extra.as_ref().map_or(&[], |e| &e.externals)
+    }
+
+    /// `spec.externalName` as written.
+    pub(crate) fn external_name(&self) -> &str {
+        self.extra.as_ref().map_or("", |e| &e.external_name)
     }
 
     /// The IPs the reverse map lists this Service under.
     pub(crate) fn ptr_ips(&self) -> &[IpAddr] {
-        self.ptr_ips.as_deref().unwrap_or(&self.cluster_ips)
+        match self.extra.as_ref().and_then(|e| e.ptr_ips.as_deref()) {
+            Some(ips) => ips,
+            None => &self.cluster_ips,
+        }
+    }
+
+    /// The IPs *k8s_external*'s reverse map lists this Service under.
+    pub(crate) fn ext_ptr_ips(&self) -> &[IpAddr] {
+        self.extra.as_ref().map_or(&[], |e| &e.ext_ptr_ips)
     }
 
     /// A headless Service (or ServiceImport).
@@ -427,16 +489,14 @@ impl SvcData {
 
     pub(crate) fn from_import(s: &ServiceImport) -> SvcData {
         let headless = &*s.import_type == "Headless";
-        let cluster_ips: Box<[IpAddr]> = if headless {
-            Box::new([])
+        let cluster_ips: IpList = if headless {
+            IpList::Many(Box::new([]))
         } else {
             s.ips.iter().filter_map(|ip| parse_ip(ip)).collect()
         };
         SvcData {
             key: s.key.clone(),
-            external_name: signpost_k8s_model::empty(),
-            ptr_ips: None,
-            ext_ptr_ips: Box::new([]),
+            extra: None,
             kind: if headless {
                 SvcKind::Headless
             } else {
@@ -446,8 +506,6 @@ impl SvcData {
             ports: shared_ports(s.ports.iter().map(PortRec::from_model).collect()),
             ip_dups: has_dups(&cluster_ips),
             cluster_ips,
-            external: None,
-            externals: Box::new([]),
         }
     }
 }

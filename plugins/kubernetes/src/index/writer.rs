@@ -131,7 +131,7 @@ impl Writer {
             (None, None) => return Changed::NOTHING,
             (None, Some(s)) | (Some(s), None) => Changed {
                 internal: true,
-                external: !s.externals.is_empty(),
+                external: !s.externals().is_empty(),
                 multicluster: false,
             },
             (Some(o), Some(n)) => service_modified(o, n),
@@ -140,7 +140,7 @@ impl Writer {
             for &ip in o.ptr_ips() {
                 self.ptr_remove(ip, key, true);
             }
-            for &ip in o.ext_ptr_ips.iter() {
+            for &ip in o.ext_ptr_ips().iter() {
                 self.ext_ptr_remove(ip, key);
             }
         }
@@ -148,7 +148,7 @@ impl Writer {
             for &ip in n.ptr_ips() {
                 self.ptr_add(ip, PtrTarget::Service(n.clone()));
             }
-            for &ip in n.ext_ptr_ips.iter() {
+            for &ip in n.ext_ptr_ips().iter() {
                 self.ext_ptr_add(ip, key);
             }
         }
@@ -494,7 +494,7 @@ impl Writer {
         }
         let (mut plain, mut headless) = (Vec::new(), Vec::new());
         for (svc, rec) in own {
-            let externals = || svc.externals.iter().filter_map(|e| e.ip);
+            let externals = || svc.externals().iter().filter_map(|e| e.ip);
             plain.extend(externals());
             if svc.headless() {
                 headless.extend(rec.addrs.iter().filter_map(|a| a.ip));
@@ -633,8 +633,8 @@ fn full_label_list(parts: &[&[u8]]) -> Option<Box<[u8]>> {
 fn service_modified(o: &SvcData, n: &SvcData) -> Changed {
     let ports_changed = o.ports != n.ports;
     Changed {
-        internal: o.external_name != n.external_name || ports_changed,
-        external: o.externals != n.externals || ports_changed,
+        internal: o.external_name() != n.external_name() || ports_changed,
+        external: o.externals() != n.externals() || ports_changed,
         multicluster: false,
     }
 }
