@@ -207,8 +207,7 @@ fn service_records(entry: &SvcEntry, zone: &Name, ttl: u32, emit: &mut dyn FnMut
             }
         }
         SvcKind::ExternalName => {
-            if let Some(target) = svc.external().and_then(|w| Name::from_wire(w).ok())
-            {
+            if let Some(target) = svc.external().and_then(|w| Name::from_wire(w).ok()) {
                 emit(&Record::new_in(
                     base,
                     ttl,
