@@ -62,7 +62,7 @@ impl<'a> EpFilter<'a> {
             return false;
         }
         if let Some(topo) = self.topo {
-            if !wire_eq_dotted(topo, a.zone.as_bytes()) {
+            if !wire_eq_dotted(topo, a.zone().as_bytes()) {
                 return false;
             }
         }

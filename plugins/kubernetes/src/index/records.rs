@@ -134,13 +134,20 @@ pub(crate) struct AddrRec {
     /// The address, when it is an IP (FQDN-type slices carry names, which are not served).
     pub(crate) ip: Option<IpAddr>,
     ptr: PtrForm,
+    /// The endpoint's DNS label (spec §6.3), as written.
+    pub(crate) host: Label,
+    /// What few addresses have; `None` when all of it is empty.
+    extra: Option<Box<AddrExtra>>,
+}
+
+/// The parts of an address most do not have.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct AddrExtra {
     /// The address as written, when that is not the IP in Go's form (then the IP and the
     /// form say how it was written). Only compared, to tell changed slices apart.
     odd_text: Option<Arc<str>>,
-    /// The endpoint's DNS label (spec §6.3), as written.
-    pub(crate) host: Label,
     /// Lower-cased topology zone ("" when unset or `zonal` is off).
-    pub(crate) zone: Box<str>,
+    zone: Box<str>,
 }
 
 impl AddrRec {
@@ -151,13 +158,21 @@ impl AddrRec {
             (Some(_), Some(_)) => PtrForm::Mapped,
             _ => PtrForm::No,
         };
+        let extra = AddrExtra {
+            odd_text: (ptr == PtrForm::No).then(|| text.clone()),
+            zone,
+        };
         AddrRec {
             ip,
             ptr,
-            odd_text: (ptr == PtrForm::No).then(|| text.clone()),
             host: Label::new(host),
-            zone,
+            extra: (extra != AddrExtra::default()).then(|| Box::new(extra)),
         }
+    }
+
+    /// Lower-cased topology zone ("" when unset or `zonal` is off).
+    pub(crate) fn zone(&self) -> &str {
+        self.extra.as_ref().map_or("", |e| &e.zone)
     }
 
     /// The IP the reverse map lists this address under (the address exactly as written).
@@ -171,7 +186,8 @@ impl AddrRec {
 
     /// Same address, written the same way.
     pub(crate) fn same_text(&self, o: &AddrRec) -> bool {
-        self.ip == o.ip && self.ptr == o.ptr && self.odd_text == o.odd_text
+        let odd = |a: &AddrRec| a.extra.as_ref().and_then(|e| e.odd_text.clone());
+        self.ip == o.ip && self.ptr == o.ptr && odd(self) == odd(o)
     }
 }
 
@@ -230,7 +246,7 @@ pub(crate) struct SliceRec {
     pub(crate) service: Arc<str>,
     pub(crate) ports: Arc<[PortRec]>,
     /// Ready addresses, in slice order.
-    pub(crate) addrs: Box<[AddrRec]>,
+    pub(crate) addrs: Few<AddrRec>,
     /// MCS source cluster ("" when absent or not an MCS slice).
     pub(crate) cluster: Box<[u8]>,
 }
@@ -299,7 +315,7 @@ impl SliceRec {
             key: slice.key.clone(),
             service,
             ports: ports_or_sentinel(&slice.ports),
-            addrs: addrs.into(),
+            addrs: addrs.into_iter().collect(),
             cluster: if mcs {
                 slice.source_cluster.as_bytes().into()
             } else {
@@ -337,7 +353,7 @@ pub(crate) struct SvcData {
     pub(crate) kind: SvcKind,
     pub(crate) ports: Arc<[PortRec]>,
     /// Cluster IPs that parse, in order.
-    pub(crate) cluster_ips: IpList,
+    pub(crate) cluster_ips: Few<IpAddr>,
     /// Some cluster IP is listed twice.
     pub(crate) ip_dups: bool,
     /// What few Services have; `None` when all of it is empty.
@@ -361,30 +377,39 @@ struct SvcExtra {
     ext_ptr_ips: Box<[IpAddr]>,
 }
 
-/// IPs, the first kept inline (almost every Service has exactly one cluster IP).
+/// A list that is almost always one item long (a Service's cluster IPs, an entry's slices,
+/// a slice's ready addresses): the one item is kept in place, more go to the heap.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum IpList {
-    One(IpAddr),
-    Many(Box<[IpAddr]>),
+pub(crate) enum Few<T> {
+    One(T),
+    Many(Box<[T]>),
 }
 
-impl FromIterator<IpAddr> for IpList {
-    fn from_iter<I: IntoIterator<Item = IpAddr>>(ips: I) -> IpList {
-        let v: Vec<IpAddr> = ips.into_iter().collect();
-        match v[..] {
-            [one] => IpList::One(one),
-            _ => IpList::Many(v.into()),
-        }
+impl<T> Few<T> {
+    pub(crate) fn none() -> Few<T> {
+        Few::Many(Box::new([]))
     }
 }
 
-impl std::ops::Deref for IpList {
-    type Target = [IpAddr];
+impl<T> FromIterator<T> for Few<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Few<T> {
+        let mut v: Vec<T> = items.into_iter().collect();
+        if v.len() == 1 {
+            if let Some(one) = v.pop() {
+                return Few::One(one);
+            }
+        }
+        Few::Many(v.into())
+    }
+}
 
-    fn deref(&self) -> &[IpAddr] {
+impl<T> std::ops::Deref for Few<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
         match self {
-            IpList::One(ip) => std::slice::from_ref(ip),
-            IpList::Many(v) => v,
+            Few::One(t) => std::slice::from_ref(t),
+            Few::Many(v) => v,
         }
     }
 }
@@ -404,10 +429,10 @@ impl SvcData {
         } else {
             SvcKind::ClusterIp
         };
-        let cluster_ips: IpList = if kind == SvcKind::ClusterIp {
+        let cluster_ips: Few<IpAddr> = if kind == SvcKind::ClusterIp {
             s.cluster_ips.iter().filter_map(|ip| parse_ip(ip)).collect()
         } else {
-            IpList::Many(Box::new([]))
+            Few::none()
         };
         let external = (kind == SvcKind::ExternalName
             && !s.external_name.is_empty()
@@ -489,8 +514,8 @@ impl SvcData {
 
     pub(crate) fn from_import(s: &ServiceImport) -> SvcData {
         let headless = &*s.import_type == "Headless";
-        let cluster_ips: IpList = if headless {
-            IpList::Many(Box::new([]))
+        let cluster_ips: Few<IpAddr> = if headless {
+            Few::none()
         } else {
             s.ips.iter().filter_map(|ip| parse_ip(ip)).collect()
         };
@@ -518,14 +543,19 @@ pub(crate) struct SvcEntry {
     pub(crate) key: Arc<[u8]>,
     pub(crate) service: Option<Arc<SvcData>>,
     /// Slices, sorted by name.
-    pub(crate) slices: Box<[Arc<SliceRec>]>,
+    pub(crate) slices: Few<Arc<SliceRec>>,
     /// Ready addresses over all slices (for `ignore empty_service`).
     pub(crate) ready_total: usize,
-    /// Per address (flattened over the slices, in order): its IP already appeared at an
-    /// earlier address. Empty when no IP repeats (the common case).
-    pub(crate) ip_repeat: Box<[bool]>,
-    /// The same for endpoint labels.
-    pub(crate) host_repeat: Box<[bool]>,
+    /// Which addresses repeat an earlier one; `None` when none does (the common case).
+    repeat: Option<Box<Repeats>>,
+}
+
+/// Per address (flattened over the slices, in order): whether its IP, or its endpoint
+/// label, already appeared at an earlier address. Empty when none does.
+#[derive(Debug, Clone)]
+struct Repeats {
+    ip: Box<[bool]>,
+    host: Box<[bool]>,
 }
 
 /// Flags marking items equal to an earlier one; empty when all are distinct.
@@ -547,28 +577,32 @@ impl SvcEntry {
     ) -> SvcEntry {
         let ready_total = slices.iter().map(|s| s.addrs.len()).sum();
         let all = || slices.iter().flat_map(|s| s.addrs.iter());
-        let ip_repeat = repeats(all().map(|a| a.ip));
-        let host_repeat = repeats(all().map(|a| Some(&a.host)));
+        let ip = repeats(all().map(|a| a.ip));
+        let host = repeats(all().map(|a| Some(&a.host)));
+        let repeat = (!ip.is_empty() || !host.is_empty()).then(|| Box::new(Repeats { ip, host }));
         SvcEntry {
             key,
             service,
-            slices: slices.into(),
+            slices: slices.into_iter().collect(),
             ready_total,
-            ip_repeat,
-            host_repeat,
+            repeat,
         }
     }
 
     /// Address `k` (flattened) repeats an earlier IP.
     #[inline]
     pub(crate) fn ip_repeats(&self, k: usize) -> bool {
-        self.ip_repeat.get(k).copied().unwrap_or(false)
+        self.repeat
+            .as_ref()
+            .is_some_and(|r| r.ip.get(k).copied().unwrap_or(false))
     }
 
     /// Address `k` (flattened) repeats an earlier endpoint label.
     #[inline]
     pub(crate) fn host_repeats(&self, k: usize) -> bool {
-        self.host_repeat.get(k).copied().unwrap_or(false)
+        self.repeat
+            .as_ref()
+            .is_some_and(|r| r.host.get(k).copied().unwrap_or(false))
     }
 }
 

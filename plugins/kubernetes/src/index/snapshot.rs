@@ -96,11 +96,12 @@ impl PtrTarget {
 
 /// Everything an IP reverses to: the Services with this cluster IP in the order they
 /// arrived (the first exposed one wins), then every ready slice address equal to this IP
-/// (one per occurrence). Most IPs have exactly one target, kept inline.
+/// (one per occurrence). Most IPs have exactly one target, kept inline; the list of the
+/// others is behind a thin pointer so an entry stays two words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PtrEntry {
     One(PtrTarget),
-    Many(Arc<[PtrTarget]>),
+    Many(Arc<Vec<PtrTarget>>),
 }
 
 impl PtrEntry {
@@ -109,7 +110,7 @@ impl PtrEntry {
         match targets.len() {
             0 => None,
             1 => targets.pop().map(PtrEntry::One),
-            _ => Some(PtrEntry::Many(targets.into())),
+            _ => Some(PtrEntry::Many(Arc::new(targets))),
         }
     }
 
@@ -134,6 +135,37 @@ impl PtrEntry {
     }
 }
 
+/// IP → reverse targets, IPv4 and IPv6 apart: keyed by the address as a number, an IPv4
+/// entry takes half the table space an `IpAddr` key would.
+#[derive(Clone, Default)]
+pub(crate) struct PtrMap {
+    v4: PMap<u32, PtrEntry>,
+    v6: PMap<u128, PtrEntry>,
+}
+
+impl PtrMap {
+    pub(crate) fn get(&self, ip: &IpAddr) -> Option<&PtrEntry> {
+        match ip {
+            IpAddr::V4(a) => self.v4.get(&u32::from(*a)),
+            IpAddr::V6(a) => self.v6.get(&u128::from(*a)),
+        }
+    }
+
+    pub(crate) fn insert(&mut self, ip: IpAddr, entry: PtrEntry) {
+        match ip {
+            IpAddr::V4(a) => self.v4.insert(u32::from(a), entry),
+            IpAddr::V6(a) => self.v6.insert(u128::from(a), entry),
+        }
+    }
+
+    pub(crate) fn remove(&mut self, ip: &IpAddr) {
+        match ip {
+            IpAddr::V4(a) => self.v4.remove(&u32::from(*a)),
+            IpAddr::V6(a) => self.v6.remove(&u128::from(*a)),
+        }
+    }
+}
+
 /// One nameserver address (spec §11): a name relative to the zone, and its IP.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct NsAddr {
@@ -153,7 +185,7 @@ pub(crate) struct Snapshot {
     /// The same for ServiceImports + MCS slices.
     pub(crate) mc_entries: PMap<Arc<[u8]>, Arc<SvcEntry>>,
     /// IP → reverse targets.
-    pub(crate) ptr: PMap<IpAddr, PtrEntry>,
+    pub(crate) ptr: PtrMap,
     /// The zone PTR targets are named in.
     pub(crate) primary_zone: Name,
     /// `status.podIP` text → the pods with it.
@@ -170,4 +202,23 @@ pub(crate) struct Snapshot {
     pub(crate) ns_external: Arc<[IpAddr]>,
     /// The same with `headless`: headless Services give their endpoint addresses.
     pub(crate) ns_external_headless: Arc<[IpAddr]>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::records::AddrRec;
+    use std::mem::size_of;
+
+    /// What a cluster of 100,000 Services costs is mostly these records times the number of
+    /// objects: a field that grows one of them grows every Service's bill. Raise a bound only
+    /// on purpose (and re-measure `bench/cluster-vs-knot.sh`'s memory phase).
+    #[test]
+    fn records_stay_compact() {
+        assert!(size_of::<PtrEntry>() <= 16, "a reverse entry is two words");
+        assert!(size_of::<AddrRec>() <= 56);
+        assert!(size_of::<SliceRec>() <= 136);
+        assert!(size_of::<SvcData>() <= 88);
+        assert!(size_of::<SvcEntry>() <= 56);
+    }
 }

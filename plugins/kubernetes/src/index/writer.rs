@@ -647,5 +647,5 @@ fn slices_equivalent(a: &SliceRec, b: &SliceRec, zonal: bool) -> bool {
         && a.addrs
             .iter()
             .zip(b.addrs.iter())
-            .all(|(x, y)| x.same_text(y) && x.host == y.host && (!zonal || x.zone == y.zone))
+            .all(|(x, y)| x.same_text(y) && x.host == y.host && (!zonal || x.zone() == y.zone()))
 }
