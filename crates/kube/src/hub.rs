@@ -9,10 +9,9 @@
 use std::borrow::Borrow;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-
-use std::marker::PhantomData;
 
 use serde_json::Value;
 use signpost_k8s_model::{Event, ListSource, Listing, ObjectKey, Subscriber};

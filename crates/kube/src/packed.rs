@@ -401,28 +401,28 @@ pack_struct! {
 pack_newtype!(HttpRoute, GrpcRoute, TlsRoute);
 
 /// The packed form of `v`, in an allocation of exactly its size.
-pub fn pack<T: Pack>(v: &T) -> Box<[u8]> {
+pub(crate) fn pack<T: Pack>(v: &T) -> Box<[u8]> {
     let mut out = Vec::with_capacity(64);
     v.pack(&mut out);
     out.into_boxed_slice()
 }
 
 /// The object packed in `bytes`; `None` when they are not a whole packed `T`.
-pub fn unpack<T: Pack>(bytes: &[u8]) -> Option<T> {
+pub(crate) fn unpack<T: Pack>(bytes: &[u8]) -> Option<T> {
     let mut r = Reader::new(bytes);
     let v = T::unpack(&mut r)?;
     r.rest().is_empty().then_some(v)
 }
 
 /// The packed form of a key: what every packed object starts with.
-pub fn pack_key(key: &ObjectKey) -> Vec<u8> {
+pub(crate) fn pack_key(key: &ObjectKey) -> Vec<u8> {
     let mut out = Vec::with_capacity(key.namespace.len() + key.name.len() + 4);
     key.pack(&mut out);
     out
 }
 
 /// Length of the key at the start of a packed object (the whole input if it is cut short).
-pub fn key_len(bytes: &[u8]) -> usize {
+pub(crate) fn key_len(bytes: &[u8]) -> usize {
     let mut r = Reader::new(bytes);
     let ok = r.text().is_some() && r.text().is_some();
     if ok {
@@ -433,7 +433,7 @@ pub fn key_len(bytes: &[u8]) -> usize {
 }
 
 /// The namespace and name at the start of a packed object, borrowed.
-pub fn key_texts(bytes: &[u8]) -> (&str, &str) {
+pub(crate) fn key_texts(bytes: &[u8]) -> (&str, &str) {
     let mut r = Reader::new(bytes);
     (r.text().unwrap_or(""), r.text().unwrap_or(""))
 }

@@ -15,7 +15,7 @@
 //!   from the same lookups: the apex, `svc`, `pod` and exposed `<ns>.svc` exist without an
 //!   entry; everything else exists iff the entry yields at least one result.
 //! * **Reverse.** A map from parsed IP to the Services with that cluster IP and every slice
-//!   address with that IP, each with its full PTR target in wire form.
+//!   address with that IP: a pointer to the record, the PTR target named when asked.
 //! * **Pods** (`pods verified`): `status.podIP` text → the pods having it.
 //! * **Namespaces**: a set of names.
 //!

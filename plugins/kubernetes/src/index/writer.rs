@@ -1,7 +1,10 @@
-//! The write side: the objects as received, and the incremental upkeep of the snapshot.
+//! The write side: the reduced records, and the incremental upkeep of the snapshot.
 //!
-//! Each event changes the raw object maps, marks the `<svc>.<ns>` names it touched as dirty,
-//! and patches the reverse (PTR) and pod maps in place; at the end of the event the dirty
+//! The writer keeps no object as it arrived: the watch keeps those (packed, see
+//! `signpost_kube::packed`), and the index only the records it derives from them, shared
+//! between its stores, the entries and the reverse map. Each event changes the record
+//! stores, marks the `<svc>.<ns>` names it touched as dirty, and patches the reverse (PTR)
+//! and pod maps in place; at the end of the event the dirty
 //! names are rebuilt once each and the new snapshot is published. A relist (`Reset`) is the
 //! same thing for every object that changed, so a slice arriving twice in a relist, or fifty
 //! slices of one Service, still rebuild that Service's entry once.
@@ -10,8 +13,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use signpost_k8s_model::{EndpointSlice, Namespace, ObjectKey, Pod, Service, ServiceImport};
-// The writer keeps no object as received: the watch keeps those (packed), and the index
-// only what it derives from them.
 
 use super::keyed::KeyedSet;
 use super::pmap::{FxBuild, PMap};
