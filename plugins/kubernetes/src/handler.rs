@@ -279,13 +279,9 @@ impl Kubernetes {
         let entry = ctx.snap.ptr.get(&ip).ok_or(NameError)?;
         // The namespace filter applies only with a `namespaces` list (not with
         // `namespace_labels`), as in CoreDNS.
-        let visible = |ns: &str| ctx.set.namespaces.is_empty() || ctx.exposed(ns.as_bytes());
+        let visible = |ns: &[u8]| ctx.set.namespaces.is_empty() || ctx.exposed(ns);
         let zone = &ctx.snap.primary_zone;
-        if let Some(t) = entry
-            .services()
-            .iter()
-            .find(|t| visible(&t.owner().namespace))
-        {
+        if let Some(t) = entry.services().iter().find(|t| visible(t.namespace())) {
             return match t.name(zone) {
                 Some(name) => {
                     resp.answer(Owner::Question, self.ttl, &RData::Ptr(&name));
@@ -297,7 +293,7 @@ impl Kubernetes {
         let mut n = 0;
         let endpoints = entry.endpoints();
         for (i, t) in endpoints.iter().enumerate() {
-            if !visible(&t.owner().namespace) {
+            if !visible(t.namespace()) {
                 continue;
             }
             let Some(name) = t.name(zone) else {
@@ -305,7 +301,7 @@ impl Kubernetes {
             };
             let dup = endpoints[..i]
                 .iter()
-                .any(|e| visible(&e.owner().namespace) && e.same_name(t));
+                .any(|e| visible(e.namespace()) && e.same_name(t));
             if dup {
                 continue;
             }

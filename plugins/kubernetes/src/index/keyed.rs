@@ -14,7 +14,7 @@ use std::sync::Arc;
 use signpost_k8s_model::{ObjectKey, Pod};
 
 use super::pmap::FxBuild;
-use super::records::{SliceRec, SvcData};
+use super::records::SliceRec;
 
 /// A value that carries its own key.
 pub(crate) trait HasKey {
@@ -30,7 +30,7 @@ macro_rules! has_key {
         }
     )*};
 }
-has_key!(Pod, SvcData, SliceRec);
+has_key!(Pod, SliceRec);
 
 /// A value hashed and compared by its key.
 struct ByKey<V>(V);

@@ -345,11 +345,10 @@ pub(crate) struct ExternalHost {
     pub(crate) ip: Option<IpAddr>,
 }
 
-/// A Service (or ServiceImport), reduced: all the index keeps of it. Shared by the writer's
-/// store, the entry of its name and the reverse map.
+/// A Service (or ServiceImport), reduced: all the index keeps of it, inside the entry of its
+/// name (whose key holds its name and namespace).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SvcData {
-    pub(crate) key: ObjectKey,
     pub(crate) kind: SvcKind,
     pub(crate) ports: Arc<[PortRec]>,
     /// Cluster IPs that parse, in order.
@@ -469,7 +468,6 @@ impl SvcData {
             ext_ptr_ips,
         };
         SvcData {
-            key: s.key.clone(),
             kind,
             ports: ports_or_sentinel(&s.ports),
             ip_dups: has_dups(&cluster_ips),
@@ -520,7 +518,6 @@ impl SvcData {
             s.ips.iter().filter_map(|ip| parse_ip(ip)).collect()
         };
         SvcData {
-            key: s.key.clone(),
             extra: None,
             kind: if headless {
                 SvcKind::Headless
@@ -541,7 +538,7 @@ impl SvcData {
 pub(crate) struct SvcEntry {
     /// `<service><namespace>` as two lower-case wire labels.
     pub(crate) key: Arc<[u8]>,
-    pub(crate) service: Option<Arc<SvcData>>,
+    pub(crate) service: Option<SvcData>,
     /// Slices, sorted by name.
     pub(crate) slices: Few<Arc<SliceRec>>,
     /// Ready addresses over all slices (for `ignore empty_service`).
@@ -572,7 +569,7 @@ fn repeats<T: std::hash::Hash + Eq>(items: impl Iterator<Item = Option<T>>) -> B
 impl SvcEntry {
     pub(crate) fn build(
         key: Arc<[u8]>,
-        service: Option<Arc<SvcData>>,
+        service: Option<SvcData>,
         slices: Vec<Arc<SliceRec>>,
     ) -> SvcEntry {
         let ready_total = slices.iter().map(|s| s.addrs.len()).sum();
@@ -587,6 +584,18 @@ impl SvcEntry {
             ready_total,
             repeat,
         }
+    }
+
+    /// The Service's name (lower case), the first label of the key.
+    pub(crate) fn name(&self) -> &[u8] {
+        let k = &self.key;
+        &k[1..1 + k[0] as usize]
+    }
+
+    /// The namespace (lower case), the second label of the key.
+    pub(crate) fn namespace(&self) -> &[u8] {
+        let k = &self.key;
+        &k[2 + k[0] as usize..]
     }
 
     /// Address `k` (flattened) repeats an earlier IP.

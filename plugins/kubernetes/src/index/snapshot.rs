@@ -9,16 +9,16 @@ use signpost_k8s_model::ObjectKey;
 use signpost_wire::Name;
 
 use super::pmap::{FxBuild, PMap};
-use super::records::{SliceRec, SvcData, SvcEntry};
+use super::records::{SliceRec, SvcEntry};
 
 /// One PTR target for an IP: the record it comes from. The target name is made when a query
 /// asks (`<svc>.<ns>.svc.<zone>`, or `<endpoint>.<svc>.<ns>.svc.<zone>`) rather than
-/// stored: two pointers per IP instead of a name.
+/// stored: two words per IP instead of a name.
 #[derive(Debug, Clone)]
 pub(crate) enum PtrTarget {
-    /// A Service with this cluster IP.
-    Service(Arc<SvcData>),
-    /// Ready address number `.1` (flattened over the slice's addresses) of a slice.
+    /// The Service of this entry has this cluster IP.
+    Service(Arc<SvcEntry>),
+    /// Ready address number `.1` of a slice.
     Endpoint(Arc<SliceRec>, u32),
 }
 
@@ -40,24 +40,19 @@ impl PtrTarget {
         matches!(self, PtrTarget::Service(_))
     }
 
-    /// The Service or EndpointSlice it came from (its namespace is what the `namespaces`
+    /// The namespace of the Service or EndpointSlice it came from (what the `namespaces`
     /// filter checks).
-    pub(crate) fn owner(&self) -> &ObjectKey {
+    pub(crate) fn namespace(&self) -> &[u8] {
         match self {
-            PtrTarget::Service(s) => &s.key,
-            PtrTarget::Endpoint(s, _) => &s.key,
+            PtrTarget::Service(e) => e.namespace(),
+            PtrTarget::Endpoint(s, _) => s.key.namespace.as_bytes(),
         }
     }
 
-    /// The labels of the target name below the zone, as written.
+    /// The labels of the target name below the zone.
     fn labels(&self) -> [&[u8]; 4] {
         match self {
-            PtrTarget::Service(s) => [
-                b"",
-                s.key.name.as_bytes(),
-                s.key.namespace.as_bytes(),
-                b"svc",
-            ],
+            PtrTarget::Service(e) => [b"", e.name(), e.namespace(), b"svc"],
             PtrTarget::Endpoint(s, i) => [
                 s.addrs.get(*i as usize).map_or(&[][..], |a| &a.host[..]),
                 s.service.as_bytes(),
@@ -73,7 +68,7 @@ impl PtrTarget {
     }
 
     /// The target name in `zone`; `None` when the object's names do not make a valid DNS
-    /// name (then only nameserver discovery uses it).
+    /// name.
     pub(crate) fn name(&self, zone: &Name) -> Option<Name> {
         let labels = self.labels();
         // A Service's name has no endpoint label.
@@ -164,6 +159,53 @@ impl PtrMap {
             IpAddr::V6(a) => self.v6.remove(&u128::from(*a)),
         }
     }
+
+    /// Adds a target for `ip`: a Service after the other Services, an endpoint last.
+    pub(crate) fn add_target(&mut self, ip: IpAddr, t: PtrTarget) {
+        let mut list = self.get(&ip).map_or_else(Vec::new, |e| e.all().to_vec());
+        let at = if t.is_service() {
+            list.iter().take_while(|x| x.is_service()).count()
+        } else {
+            list.len()
+        };
+        list.insert(at, t);
+        if let Some(entry) = PtrEntry::new(list) {
+            self.insert(ip, entry);
+        }
+    }
+
+    /// Removes one occurrence of `t` (an IP listed twice is there twice).
+    pub(crate) fn remove_target(&mut self, ip: IpAddr, t: &PtrTarget) {
+        let Some(cur) = self.get(&ip) else {
+            return;
+        };
+        let mut list = cur.all().to_vec();
+        if let Some(pos) = list.iter().position(|x| x == t) {
+            list.remove(pos);
+        }
+        match PtrEntry::new(list) {
+            Some(entry) => self.insert(ip, entry),
+            None => self.remove(&ip),
+        }
+    }
+
+    /// Puts `new` where `old` was, keeping the order of the others.
+    pub(crate) fn replace_target(&mut self, ip: IpAddr, old: &PtrTarget, new: &PtrTarget) {
+        let Some(cur) = self.get(&ip) else {
+            return;
+        };
+        if !cur.all().contains(old) {
+            return;
+        }
+        let list: Vec<PtrTarget> = cur
+            .all()
+            .iter()
+            .map(|x| if x == old { new.clone() } else { x.clone() })
+            .collect();
+        if let Some(entry) = PtrEntry::new(list) {
+            self.insert(ip, entry);
+        }
+    }
 }
 
 /// One nameserver address (spec §11): a name relative to the zone, and its IP.
@@ -218,7 +260,6 @@ mod tests {
         assert!(size_of::<PtrEntry>() <= 16, "a reverse entry is two words");
         assert!(size_of::<AddrRec>() <= 56);
         assert!(size_of::<SliceRec>() <= 136);
-        assert!(size_of::<SvcData>() <= 88);
-        assert!(size_of::<SvcEntry>() <= 56);
+        assert!(size_of::<SvcEntry>() <= 104);
     }
 }

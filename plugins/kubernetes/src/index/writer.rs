@@ -20,7 +20,7 @@ use super::pmap::{FxBuild, PMap};
 type HashMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
 type HashSet<K> = std::collections::HashSet<K, FxBuild>;
 use super::records::{wire_key, SliceOptions, SliceRec, SvcData, SvcEntry};
-use super::snapshot::{NameSet, NsAddr, PtrEntry, PtrTarget, Snapshot};
+use super::snapshot::{NameSet, NsAddr, PtrMap, PtrTarget, Snapshot};
 use super::{Changed, IndexOptions};
 
 /// Label naming the Service of an MCS EndpointSlice.
@@ -34,13 +34,20 @@ type SvcKey = (Arc<str>, Arc<str>);
 /// from Services to slices is kept.
 type Slices = KeyedSet<Arc<SliceRec>>;
 
-/// Touched `<svc>.<ns>` names, each with the slices added to it since the last flush.
-type Dirty = HashMap<SvcKey, Vec<Arc<SliceRec>>>;
+/// What changed under one `<svc>.<ns>` name since the last flush.
+#[derive(Default)]
+struct Touched {
+    /// Slices added (or replaced) here.
+    slices: Vec<Arc<SliceRec>>,
+    /// The Service's new state, when it changed (`Some(None)`: it is gone).
+    service: Option<Option<SvcData>>,
+}
+
+/// Touched names.
+type Dirty = HashMap<SvcKey, Touched>;
 
 pub(crate) struct Writer {
     opts: IndexOptions,
-    services: KeyedSet<Arc<SvcData>>,
-    imports: KeyedSet<Arc<SvcData>>,
     slices: Slices,
     mc_slices: Slices,
     pods: KeyedSet<Arc<Pod>>,
@@ -80,8 +87,6 @@ impl Writer {
     pub(crate) fn new(opts: IndexOptions) -> Writer {
         Writer {
             opts: opts.clone(),
-            services: KeyedSet::default(),
-            imports: KeyedSet::default(),
             slices: Slices::default(),
             mc_slices: Slices::default(),
             pods: KeyedSet::default(),
@@ -112,22 +117,38 @@ impl Writer {
 
     /// Current keys of a kind (for a relist).
     pub(crate) fn service_keys(&self) -> Vec<ObjectKey> {
-        self.services.keys().cloned().collect()
+        keys_with_service(&self.working.entries, &self.dirty)
     }
 
+    /// The Service (or ServiceImport) under `wire` as of the last change: a change not yet
+    /// flushed, else the entry's.
+    fn current(
+        entries: &PMap<Arc<[u8]>, Arc<SvcEntry>>,
+        dirty: &Dirty,
+        key: &SvcKey,
+        wire: &[u8],
+    ) -> Option<SvcData> {
+        match dirty.get(key).and_then(|t| t.service.as_ref()) {
+            Some(pending) => pending.clone(),
+            None => entries.get(wire).and_then(|e| e.service.clone()),
+        }
+    }
+
+    /// A Service changed. Its reverse entries follow when its name's entry is rebuilt (they
+    /// point at the entry).
     pub(crate) fn change_service(&mut self, key: &ObjectKey, new: Option<Arc<Service>>) -> Changed {
+        // A name that is not a DNS label is never served (Kubernetes does not allow one).
+        let Some(wire) = wire_key(&key.name, &key.namespace) else {
+            return Changed::NOTHING;
+        };
         let new = new
             .filter(|s| self.labels_ok(&s.labels))
-            .map(|s| Arc::new(SvcData::from_service(&s)));
-        if let (Some(old), Some(n)) = (self.services.get(key), &new) {
-            if old == n {
-                return Changed::NOTHING;
-            }
+            .map(|s| SvcData::from_service(&s));
+        let svc = svc_key_of(key);
+        let old = Self::current(&self.working.entries, &self.dirty, &svc, &wire);
+        if old == new {
+            return Changed::NOTHING;
         }
-        let old = match &new {
-            Some(n) => self.services.insert(n.clone()),
-            None => self.services.remove(key),
-        };
         let changed = match (&old, &new) {
             (None, None) => return Changed::NOTHING,
             (None, Some(s)) | (Some(s), None) => Changed {
@@ -138,22 +159,16 @@ impl Writer {
             (Some(o), Some(n)) => service_modified(o, n),
         };
         if let Some(o) = &old {
-            for &ip in o.ptr_ips() {
-                self.ptr_remove(ip, key, true);
-            }
             for &ip in o.ext_ptr_ips().iter() {
                 self.ext_ptr_remove(ip, key);
             }
         }
         if let Some(n) = &new {
-            for &ip in n.ptr_ips() {
-                self.ptr_add(ip, PtrTarget::Service(n.clone()));
-            }
             for &ip in n.ext_ptr_ips().iter() {
                 self.ext_ptr_add(ip, key);
             }
         }
-        self.dirty.entry(svc_key_of(key)).or_default();
+        self.dirty.entry(svc).or_default().service = Some(new);
         changed
     }
 
@@ -236,6 +251,7 @@ impl Writer {
             dirty
                 .entry((n.key.namespace.clone(), n.service.clone()))
                 .or_default()
+                .slices
                 .push(n.clone());
         }
         let changed = match (&old, &new) {
@@ -258,14 +274,20 @@ impl Writer {
         };
         if !mcs {
             if let Some(r) = &old {
-                for ip in r.addrs.iter().filter_map(|a| a.ptr_ip()) {
-                    self.ptr_remove(ip, &r.key, false);
+                for (i, a) in r.addrs.iter().enumerate() {
+                    if let Some(ip) = a.ptr_ip() {
+                        self.working
+                            .ptr
+                            .remove_target(ip, &PtrTarget::Endpoint(r.clone(), i as u32));
+                    }
                 }
             }
             if let Some(r) = &new {
                 for (i, a) in r.addrs.iter().enumerate() {
                     if let Some(ip) = a.ptr_ip() {
-                        self.ptr_add(ip, PtrTarget::Endpoint(r.clone(), i as u32));
+                        self.working
+                            .ptr
+                            .add_target(ip, PtrTarget::Endpoint(r.clone(), i as u32));
                     }
                 }
             }
@@ -367,7 +389,7 @@ impl Writer {
     // ---- ServiceImports -------------------------------------------------------------
 
     pub(crate) fn import_keys(&self) -> Vec<ObjectKey> {
-        self.imports.keys().cloned().collect()
+        keys_with_service(&self.working.mc_entries, &self.dirty_mc)
     }
 
     pub(crate) fn change_import(
@@ -375,16 +397,15 @@ impl Writer {
         key: &ObjectKey,
         new: Option<Arc<ServiceImport>>,
     ) -> Changed {
-        let new = new.map(|s| Arc::new(SvcData::from_import(&s)));
-        if let (Some(old), Some(n)) = (self.imports.get(key), &new) {
-            if old == n {
-                return Changed::NOTHING;
-            }
-        }
-        let old = match &new {
-            Some(n) => self.imports.insert(n.clone()),
-            None => self.imports.remove(key),
+        let Some(wire) = wire_key(&key.name, &key.namespace) else {
+            return Changed::NOTHING;
         };
+        let new = new.map(|s| SvcData::from_import(&s));
+        let svc = svc_key_of(key);
+        let old = Self::current(&self.working.mc_entries, &self.dirty_mc, &svc, &wire);
+        if old == new {
+            return Changed::NOTHING;
+        }
         let changed = match (&old, &new) {
             (None, None) => return Changed::NOTHING,
             (Some(o), Some(n)) => Changed {
@@ -397,7 +418,7 @@ impl Writer {
                 multicluster: true,
             },
         };
-        self.dirty_mc.entry(svc_key_of(key)).or_default();
+        self.dirty_mc.entry(svc).or_default().service = Some(new);
         changed
     }
 
@@ -410,7 +431,7 @@ impl Writer {
     /// The Services whose endpoints are this server's own addresses (spec §11), with the
     /// slice holding the address (once per local IP and slice), and whether any slice holds
     /// one of the addresses at all.
-    fn own_services(&self) -> (Vec<(&SvcData, &SliceRec)>, bool) {
+    fn own_services(&self) -> (Vec<(&SvcEntry, &SvcData, &SliceRec)>, bool) {
         let mut out = Vec::new();
         let mut found = false;
         for lip in &self.local_ips {
@@ -419,20 +440,21 @@ impl Writer {
             };
             let mut seen: Vec<&ObjectKey> = Vec::new();
             for t in entry.endpoints() {
-                if seen.contains(&t.owner()) {
-                    continue;
-                }
-                seen.push(t.owner());
-                found = true;
                 let PtrTarget::Endpoint(rec, _) = t else {
                     continue;
                 };
-                let svc_key = ObjectKey {
-                    namespace: rec.key.namespace.clone(),
-                    name: rec.service.clone(),
+                if seen.contains(&&rec.key) {
+                    continue;
+                }
+                seen.push(&rec.key);
+                found = true;
+                let Some(wire) = wire_key(&rec.service, &rec.key.namespace) else {
+                    continue;
                 };
-                if let Some(svc) = self.services.get(&svc_key) {
-                    out.push((&**svc, &**rec));
+                if let Some(e) = self.working.entries.get(&wire[..]) {
+                    if let Some(svc) = &e.service {
+                        out.push((&**e, svc, &**rec));
+                    }
                 }
             }
         }
@@ -444,14 +466,8 @@ impl Writer {
     fn ns_addrs(&self) -> Vec<NsAddr> {
         let mut out = Vec::new();
         let (own, found) = self.own_services();
-        for (svc, rec) in own {
-            let Some(base) = full_label_list(&[
-                svc.key.name.as_bytes(),
-                svc.key.namespace.as_bytes(),
-                b"svc",
-            ]) else {
-                continue;
-            };
+        for (entry, svc, rec) in own {
+            let base: Box<[u8]> = [&entry.key[..], b"\x03svc"].concat().into();
             if svc.headless() {
                 for a in rec.addrs.iter() {
                     let (Some(ip), Some(host)) = (a.ip, full_label_list(&[&a.host])) else {
@@ -494,7 +510,7 @@ impl Writer {
             return (self.local_ips.clone(), self.local_ips.clone());
         }
         let (mut plain, mut headless) = (Vec::new(), Vec::new());
-        for (svc, rec) in own {
+        for (_, svc, rec) in own {
             let externals = || svc.externals().iter().filter_map(|e| e.ip);
             plain.extend(externals());
             if svc.headless() {
@@ -506,44 +522,6 @@ impl Writer {
         (plain, headless)
     }
 
-    // ---- Reverse map ----------------------------------------------------------------
-
-    /// Adds a target for `ip`: a Service after the other Services, an endpoint last.
-    fn ptr_add(&mut self, ip: IpAddr, t: PtrTarget) {
-        let mut list = self
-            .working
-            .ptr
-            .get(&ip)
-            .map_or_else(Vec::new, |e| e.all().to_vec());
-        let at = if t.is_service() {
-            list.iter().take_while(|x| x.is_service()).count()
-        } else {
-            list.len()
-        };
-        list.insert(at, t);
-        if let Some(entry) = PtrEntry::new(list) {
-            self.working.ptr.insert(ip, entry);
-        }
-    }
-
-    /// Removes one target of `owner` (a slice may list an IP twice: one per call).
-    fn ptr_remove(&mut self, ip: IpAddr, owner: &ObjectKey, service: bool) {
-        let Some(cur) = self.working.ptr.get(&ip) else {
-            return;
-        };
-        let mut list = cur.all().to_vec();
-        if let Some(pos) = list
-            .iter()
-            .position(|t| t.is_service() == service && t.owner() == owner)
-        {
-            list.remove(pos);
-        }
-        match PtrEntry::new(list) {
-            Some(entry) => self.working.ptr.insert(ip, entry),
-            None => self.working.ptr.remove(&ip),
-        };
-    }
-
     // ---- Flush ----------------------------------------------------------------------
 
     /// Rebuild every dirty entry and the derived views; true when anything changed.
@@ -551,17 +529,13 @@ impl Writer {
         let dirty = std::mem::take(&mut self.dirty);
         rebuild(
             &mut self.working.entries,
+            Some(&mut self.working.ptr),
             dirty,
-            &self.services,
             &self.slices,
         );
+        // ServiceImports have no reverse entries.
         let dirty = std::mem::take(&mut self.dirty_mc);
-        rebuild(
-            &mut self.working.mc_entries,
-            dirty,
-            &self.imports,
-            &self.mc_slices,
-        );
+        rebuild(&mut self.working.mc_entries, None, dirty, &self.mc_slices);
         if std::mem::take(&mut self.namespaces_dirty) {
             let set: NameSet = self
                 .namespaces
@@ -584,36 +558,104 @@ impl Writer {
     }
 }
 
-/// Rebuilds the entries of the touched names from the Service store and the slices: those
-/// the entry already had that are still current, and those added since.
+/// Rebuilds the entries of the touched names: the Service as last changed, and the slices
+/// the entry already had that are still current plus those added since. A rebuilt entry
+/// is a new record, so the reverse entries of its Service move to it.
 fn rebuild(
     entries: &mut PMap<Arc<[u8]>, Arc<SvcEntry>>,
+    mut ptr: Option<&mut PtrMap>,
     dirty: Dirty,
-    services: &KeyedSet<Arc<SvcData>>,
     slices: &Slices,
 ) {
-    for ((namespace, name), added) in dirty {
+    for ((namespace, name), touched) in dirty {
         let Some(wire) = wire_key(&name, &namespace) else {
             continue;
         };
+        // Queries are matched in lower case; a slice belongs here when its service-name
+        // label is exactly this name, as CoreDNS looks endpoints up.
+        let label = &wire[1..1 + wire[0] as usize];
         let current = |s: &&Arc<SliceRec>| {
-            s.service == name && slices.get(&s.key).is_some_and(|c| Arc::ptr_eq(c, s))
+            s.service.as_bytes() == label && slices.get(&s.key).is_some_and(|c| Arc::ptr_eq(c, s))
         };
-        let mut list: Vec<Arc<SliceRec>> = entries
-            .get(&wire[..])
+        let old = entries.get(&wire[..]).cloned();
+        let mut list: Vec<Arc<SliceRec>> = old
+            .as_ref()
             .map(|e| e.slices.iter().filter(current).cloned().collect())
             .unwrap_or_default();
-        list.extend(added.iter().filter(current).cloned());
+        list.extend(touched.slices.iter().filter(current).cloned());
         list.sort_by(|a, b| a.key.name.cmp(&b.key.name));
         list.dedup_by(|a, b| Arc::ptr_eq(a, b));
-        let service = services.get(&ObjectKey { namespace, name }).cloned();
-        if service.is_none() && list.is_empty() {
-            entries.remove(&wire[..]);
-        } else {
-            let entry = SvcEntry::build(wire.clone(), service, list);
-            entries.insert(wire, Arc::new(entry));
+        let service = match touched.service {
+            Some(s) => s,
+            None => old.as_ref().and_then(|e| e.service.clone()),
+        };
+        let new = (service.is_some() || !list.is_empty())
+            .then(|| Arc::new(SvcEntry::build(wire.clone(), service, list)));
+        match &new {
+            Some(e) => entries.insert(wire, e.clone()),
+            None => entries.remove(&wire[..]),
+        }
+        if let Some(ptr) = ptr.as_deref_mut() {
+            repoint(ptr, old.as_ref(), new.as_ref());
         }
     }
+}
+
+/// The IPs the reverse map lists an entry's Service under.
+fn ptr_ips(e: Option<&Arc<SvcEntry>>) -> &[IpAddr] {
+    e.and_then(|e| e.service.as_ref())
+        .map_or(&[][..], |s| s.ptr_ips())
+}
+
+/// Moves the reverse entries of a Service from its old entry to the rebuilt one: in place
+/// when its IPs are the same (the order among Services sharing an IP stays), else out of
+/// the old IPs and in at the end of the new ones' Services.
+fn repoint(ptr: &mut PtrMap, old: Option<&Arc<SvcEntry>>, new: Option<&Arc<SvcEntry>>) {
+    let (before, after) = (ptr_ips(old), ptr_ips(new));
+    if let (Some(o), Some(n)) = (old, new) {
+        if before == after {
+            let (o, n) = (PtrTarget::Service(o.clone()), PtrTarget::Service(n.clone()));
+            for &ip in before {
+                ptr.replace_target(ip, &o, &n);
+            }
+            return;
+        }
+    }
+    if let Some(o) = old {
+        let t = PtrTarget::Service(o.clone());
+        for &ip in before {
+            ptr.remove_target(ip, &t);
+        }
+    }
+    if let Some(n) = new {
+        let t = PtrTarget::Service(n.clone());
+        for &ip in after {
+            ptr.add_target(ip, t.clone());
+        }
+    }
+}
+
+/// Keys of the Services (or ServiceImports) the index holds or is about to, for a relist.
+fn keys_with_service(entries: &PMap<Arc<[u8]>, Arc<SvcEntry>>, dirty: &Dirty) -> Vec<ObjectKey> {
+    let text = |b: &[u8]| Arc::<str>::from(String::from_utf8_lossy(b));
+    let mut keys: Vec<ObjectKey> = entries
+        .iter()
+        .filter(|(_, e)| e.service.is_some())
+        .map(|(_, e)| ObjectKey {
+            namespace: text(e.namespace()),
+            name: text(e.name()),
+        })
+        .collect();
+    keys.extend(
+        dirty
+            .iter()
+            .filter(|(_, t)| matches!(t.service, Some(Some(_))))
+            .map(|((namespace, name), _)| ObjectKey {
+                namespace: namespace.clone(),
+                name: name.clone(),
+            }),
+    );
+    keys
 }
 
 /// Wire labels (no root) for these labels; `None` if one is not a valid label.

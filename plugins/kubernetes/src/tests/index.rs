@@ -7,7 +7,7 @@ use signpost_k8s_model::Event;
 use signpost_wire::rtype;
 
 use super::matrix::{ans, nx};
-use super::{config, ep, headless, namespace, slice, svc, with_lb, Harness, With, World};
+use super::{config, ep, headless, namespace, slice, svc, with_lb, EpWith, Harness, With, World};
 use crate::index::{Index, IndexOptions, SerialKind};
 
 static NOW: AtomicI64 = AtomicI64::new(1000);
@@ -208,4 +208,79 @@ fn large_index_updates_touch_little() {
         "{per_event:?} per event"
     );
     assert_eq!(index.snapshot().entries.len(), 20_000);
+}
+
+/// The reverse map points at the records it reverses to: when a Service's entry is rebuilt
+/// (its slices change), its IPs follow the new entry, in place among Services sharing the
+/// IP; when its IPs change, the old ones stop answering.
+#[test]
+fn reverse_entries_follow_rebuilt_entries() {
+    // NXDOMAIN with the reverse zone's SOA.
+    let reverse_nx = |qname: &'static str| {
+        signpost_plugin::testing::Case {
+        qname,
+        qtype: rtype::PTR,
+        rcode: signpost_wire::rcode::NXDOMAIN,
+        ns: vec![
+            "10.in-addr.arpa. 5 IN SOA ns.dns.10.in-addr.arpa. hostmaster.10.in-addr.arpa. 1499347823 7200 1800 86400 5",
+        ],
+        ..Default::default()
+    }
+    };
+    let h = Harness::new(
+        "kubernetes cluster.local 10.0.0.0/8",
+        &World {
+            namespaces: vec![namespace("ns")],
+            services: vec![
+                svc("ns", "a", &["10.0.0.1"]).port("p", "TCP", 1),
+                svc("ns", "b", &["10.0.0.1"]).port("p", "TCP", 1),
+            ],
+            ..World::default()
+        },
+    );
+    let services = h.index.services();
+    let slices = h.index.endpoint_slices();
+    let first = ans(
+        "1.0.0.10.in-addr.arpa.",
+        rtype::PTR,
+        vec!["1.0.0.10.in-addr.arpa. 5 IN PTR a.ns.svc.cluster.local."],
+    );
+    h.check(std::slice::from_ref(&first));
+    // A slice for `a` rebuilds its entry: `a` stays first for the shared IP, and the
+    // endpoint reverses to its name.
+    slices.on_event(&Event::Apply(Arc::new(
+        slice("ns", "a-1", "a", vec![ep(&["10.1.0.1"]).host("x")]).port("p", "TCP", 1),
+    )));
+    h.check(&[
+        first.clone(),
+        ans(
+            "1.0.1.10.in-addr.arpa.",
+            rtype::PTR,
+            vec!["1.0.1.10.in-addr.arpa. 5 IN PTR x.a.ns.svc.cluster.local."],
+        ),
+    ]);
+    slices.on_event(&Event::Delete(Arc::new(slice("ns", "a-1", "a", vec![]))));
+    h.check(&[first, reverse_nx("1.0.1.10.in-addr.arpa.")]);
+    // `a` moves to another IP: the shared one now reverses to `b`, the new one to `a`.
+    services.on_event(&Event::Apply(Arc::new(
+        svc("ns", "a", &["10.0.0.2"]).port("p", "TCP", 1),
+    )));
+    h.check(&[
+        ans(
+            "1.0.0.10.in-addr.arpa.",
+            rtype::PTR,
+            vec!["1.0.0.10.in-addr.arpa. 5 IN PTR b.ns.svc.cluster.local."],
+        ),
+        ans(
+            "2.0.0.10.in-addr.arpa.",
+            rtype::PTR,
+            vec!["2.0.0.10.in-addr.arpa. 5 IN PTR a.ns.svc.cluster.local."],
+        ),
+    ]);
+    services.on_event(&Event::Delete(Arc::new(svc("ns", "b", &[]))));
+    services.on_event(&Event::Delete(Arc::new(svc("ns", "a", &[]))));
+    h.check(&[
+        reverse_nx("1.0.0.10.in-addr.arpa."),
+        reverse_nx("2.0.0.10.in-addr.arpa."),
+    ]);
 }
