@@ -14,8 +14,8 @@ use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
 use signpost_k8s_model::{
-    Endpoint, EndpointSlice, Event, Labels, LoadBalancerIngress, Namespace, ObjectKey, Pod, Port,
-    Service, ServiceImport, ServiceType,
+    Endpoint, EndpointSlice, Event, Labels, Listing, LoadBalancerIngress, Namespace, ObjectKey,
+    Pod, Port, Service, ServiceImport, ServiceType,
 };
 use signpost_plugin::{CorefileError, Directive, PluginDef, SetupContext};
 use signpost_wire::Name;
@@ -46,28 +46,29 @@ pub struct World {
     pub resolv_search: Vec<Name>,
 }
 
-fn arcs<T: Clone>(v: &[T]) -> Vec<Arc<T>> {
-    v.iter().cloned().map(Arc::new).collect()
+/// A first list of these objects.
+pub fn listing<T: Clone + Send + Sync + 'static>(v: &[T]) -> Listing<T> {
+    v.iter().cloned().map(Arc::new).collect::<Vec<_>>().into()
 }
 
 /// Feed every kind as a first list.
 pub fn feed(index: &Arc<Index>, w: &World) {
     index
         .namespaces()
-        .on_event(&Event::Reset(arcs(&w.namespaces).into()));
+        .on_event(&Event::Reset(listing(&w.namespaces)));
     index
         .services()
-        .on_event(&Event::Reset(arcs(&w.services).into()));
+        .on_event(&Event::Reset(listing(&w.services)));
     index
         .endpoint_slices()
-        .on_event(&Event::Reset(arcs(&w.slices).into()));
-    index.pods().on_event(&Event::Reset(arcs(&w.pods).into()));
+        .on_event(&Event::Reset(listing(&w.slices)));
+    index.pods().on_event(&Event::Reset(listing(&w.pods)));
     index
         .service_imports()
-        .on_event(&Event::Reset(arcs(&w.imports).into()));
+        .on_event(&Event::Reset(listing(&w.imports)));
     index
         .mcs_endpoint_slices()
-        .on_event(&Event::Reset(arcs(&w.mcs_slices).into()));
+        .on_event(&Event::Reset(listing(&w.mcs_slices)));
 }
 
 /// An index for `opts` holding `world`, synced, serials at [`SERIAL`].

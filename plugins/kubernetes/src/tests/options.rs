@@ -14,6 +14,7 @@ use super::{
 };
 use crate::handler::Kubernetes;
 use crate::index::{Index, IndexOptions};
+use crate::testing::listing;
 
 #[test]
 fn pods_disabled() {
@@ -259,23 +260,13 @@ fn noendpoints() {
     index.set_clock(|| super::SERIAL);
     // No EndpointSlice watch is started: only Services and Namespaces are fed.
     let w = world();
-    index.namespaces().on_event(&Event::Reset(
-        w.namespaces
-            .iter()
-            .cloned()
-            .map(Arc::new)
-            .collect::<Vec<_>>()
-            .into(),
-    ));
+    index
+        .namespaces()
+        .on_event(&Event::Reset(listing(&w.namespaces)));
     assert!(!index.is_synced());
-    index.services().on_event(&Event::Reset(
-        w.services
-            .iter()
-            .cloned()
-            .map(Arc::new)
-            .collect::<Vec<_>>()
-            .into(),
-    ));
+    index
+        .services()
+        .on_event(&Event::Reset(listing(&w.services)));
     assert!(index.is_synced());
     let chain = signpost_plugin::Chain::new(vec![
         Arc::new(Kubernetes::new(&cfg, index)),
@@ -373,22 +364,12 @@ fn not_synced_name_errors_are_servfail() {
     index.set_clock(|| super::SERIAL);
     // Services arrived, endpoints not yet.
     let w = world();
-    index.services().on_event(&Event::Reset(
-        w.services
-            .iter()
-            .cloned()
-            .map(Arc::new)
-            .collect::<Vec<_>>()
-            .into(),
-    ));
-    index.namespaces().on_event(&Event::Reset(
-        w.namespaces
-            .iter()
-            .cloned()
-            .map(Arc::new)
-            .collect::<Vec<_>>()
-            .into(),
-    ));
+    index
+        .services()
+        .on_event(&Event::Reset(listing(&w.services)));
+    index
+        .namespaces()
+        .on_event(&Event::Reset(listing(&w.namespaces)));
     assert!(!index.is_synced());
     let chain = signpost_plugin::Chain::new(vec![
         Arc::new(Kubernetes::new(&cfg, Arc::clone(&index))),
