@@ -37,6 +37,16 @@ def addr(n):
     return f"10.{(v >> 16) & 255}.{(v >> 8) & 255}.{v & 255}"
 
 
+def offset_ip(base, i):
+    """The IPv4 address `base + i + 1` (`base` an address as a 32-bit number)."""
+    return socket.inet_ntoa((base + i + 1).to_bytes(4, "big"))
+
+
+def ptr_name(addr):
+    """The reverse name of an IPv4 address, without the final dot."""
+    return ".".join(reversed(addr.split("."))) + ".in-addr.arpa"
+
+
 def gen(out_dir):
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "bench.hosts"), "w") as f:

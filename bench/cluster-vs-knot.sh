@@ -142,33 +142,7 @@ EOF
 
 # --- Knot -------------------------------------------------------------------------------
 start_knot() { # PORT SERVICES
-    mkdir -p "$tmp/knot/run" "$tmp/knot/storage"
-    cat >"$tmp/knot/knot.conf" <<EOF
-server:
-    rundir: "$tmp/knot/run"
-    listen: 127.0.0.1@$1
-    udp-workers: $(nproc)
-
-database:
-    storage: "$tmp/knot/storage"
-
-log:
-  - target: stderr
-    any: warning
-
-template:
-  - id: default
-    storage: "$tmp/zones"
-    zonefile-load: whole
-    zonefile-sync: -1
-    journal-content: none
-
-zone:
-  - domain: cluster.local.
-    file: cluster.local.zone
-  - domain: in-addr.arpa.
-    file: in-addr.arpa.zone
-EOF
+    write_knot_conf "$1" cluster.local in-addr.arpa
     local last=$(($2 - 1)) addr t0
     addr=$(python3 "$lib" svc-ip "$last")
     t0=$(date +%s.%N)

@@ -62,17 +62,8 @@ CREATE_BASE = (10 << 24) | (101 << 16)  # cluster IPs of created Services
 MIX = [("a", 60), ("nxdomain", 10), ("nodata", 10), ("srv", 10), ("ptr", 10)]
 
 
-def ip(base, i):
-    v = base + i + 1
-    return socket.inet_ntoa(struct.pack("!I", v))
-
-
 def svc_ip(i):
-    return ip(SERVICE_BASE, i)
-
-
-def ptr_name(addr):
-    return ".".join(reversed(addr.split("."))) + ".in-addr.arpa"
+    return benchlib.offset_ip(SERVICE_BASE, i)
 
 
 def query_line(kind, i, ns):
@@ -85,7 +76,7 @@ def query_line(kind, i, ns):
         return f"{name} AAAA"
     if kind == "srv":
         return f"_http._tcp.{name} SRV"
-    return f"{ptr_name(svc_ip(i))} PTR"
+    return f"{benchlib.ptr_name(svc_ip(i))} PTR"
 
 
 def gen(out_dir, n, ns):
@@ -101,7 +92,7 @@ def gen(out_dir, n, ns):
         f.write(f"$ORIGIN in-addr.arpa.\n$TTL {TTL}\n")
         f.write(f"@ IN SOA {soa}\n@ IN NS ns.dns.{ZONE}.\n")
         for i in range(n):
-            f.write(f"{ptr_name(svc_ip(i))}. IN PTR svc-{i}.{ns}.svc.{ZONE}.\n")
+            f.write(f"{benchlib.ptr_name(svc_ip(i))}. IN PTR svc-{i}.{ns}.svc.{ZONE}.\n")
     rng = random.Random(SEED)
     lines = []
     for kind, pct in MIX:
@@ -302,9 +293,9 @@ def fresh(out, url, port, ns, n, changes, mode, seconds, budget):
         done += 1
         kind = mode if mode != "mixed" else ("patch" if i % 2 == 0 else "create")
         if kind == "patch":
-            name, addr = f"svc-{i % n}", ip(PATCH_BASE, i)
+            name, addr = f"svc-{i % n}", benchlib.offset_ip(PATCH_BASE, i)
         else:
-            name, addr = f"new-{stamp}-{i}", ip(CREATE_BASE, i)
+            name, addr = f"new-{stamp}-{i}", benchlib.offset_ip(CREATE_BASE, i)
         qname = f"{name}.{ns}.svc.{ZONE}"
         t0 = time.perf_counter()
         if kind == "patch":
@@ -486,7 +477,7 @@ def main(argv):
     elif cmd == "softirq":
         print(f"{softirq_seconds():.2f}")
     elif cmd == "endpoint-ip":
-        print(ip(ENDPOINT_BASE, int(rest[0])))
+        print(benchlib.offset_ip(ENDPOINT_BASE, int(rest[0])))
     elif cmd == "svc-ip":
         print(svc_ip(int(rest[0])))
     elif cmd == "status":

@@ -103,33 +103,7 @@ EOC
 }
 
 start_knot() { # PORT
-    mkdir -p "$tmp/knot/run" "$tmp/knot/storage"
-    cat >"$tmp/knot/knot.conf" <<EOC
-server:
-    rundir: "$tmp/knot/run"
-    listen: 127.0.0.1@$1
-    udp-workers: $(nproc)
-
-database:
-    storage: "$tmp/knot/storage"
-
-log:
-  - target: stderr
-    any: warning
-
-template:
-  - id: default
-    storage: "$tmp/zones"
-    zonefile-load: whole
-    zonefile-sync: -1
-    journal-content: none
-
-zone:
-  - domain: example.com.
-    file: example.com.zone
-  - domain: 18.198.in-addr.arpa.
-    file: 18.198.in-addr.arpa.zone
-EOC
+    write_knot_conf "$1" example.com 18.198.in-addr.arpa
     local t0
     t0=$(date +%s.%N)
     "$knotd" -c "$tmp/knot/knot.conf" >"$tmp/knot.log" 2>&1 &

@@ -16,8 +16,6 @@ NODATA TXT, 10% PTR.
 import json
 import os
 import random
-import socket
-import struct
 import sys
 
 sys.dont_write_bytecode = True
@@ -35,11 +33,7 @@ APEX = "dns1.kube-system"
 
 
 def host_ip(i):
-    return socket.inet_ntoa(struct.pack("!I", BASE + i + 1))
-
-
-def ptr_name(addr):
-    return ".".join(reversed(addr.split("."))) + ".in-addr.arpa"
+    return benchlib.offset_ip(BASE, i)
 
 
 def query_line(kind, i):
@@ -52,7 +46,7 @@ def query_line(kind, i):
         return f"{name} AAAA"
     if kind == "txt":
         return f"{name} TXT"
-    return f"{ptr_name(host_ip(i))} PTR"
+    return f"{benchlib.ptr_name(host_ip(i))} PTR"
 
 
 def soa(zone):
@@ -85,7 +79,7 @@ def gen(out_dir, n):
     with open(os.path.join(out_dir, f"{REVERSE}.zone"), "w") as f:
         f.write(soa(REVERSE))
         for i in range(n):
-            f.write(f"{ptr_name(host_ip(i))}. {TTL} IN PTR host-{i}.{ZONE}.\n")
+            f.write(f"{benchlib.ptr_name(host_ip(i))}. {TTL} IN PTR host-{i}.{ZONE}.\n")
     rnd = random.Random(SEED)
     kinds = [k for k, pct in MIX for _ in range(pct)]
     with open(os.path.join(out_dir, "queries"), "w") as f:

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use signpost_fakeapi::{FakeApi, Options};
+use signpost_fakeapi::{lists_and_watches, FakeApi, Options};
 use signpost_testkit::{free_port, http_get, query_packet, Answer, Signpost, TempDir};
 use signpost_wire::{rcode, rtype};
 
@@ -310,10 +310,8 @@ fn stanzas_on_one_cluster_share_its_watches() {
     std::thread::sleep(Duration::from_millis(500));
     let requests = a.requests();
     for kind in ["services", "endpointslices", "namespaces"] {
-        let lists = requests.iter().filter(|r| r.is_list_of(kind)).count();
-        let watches = requests.iter().filter(|r| r.is_watch_of(kind)).count();
         assert_eq!(
-            (lists, watches),
+            lists_and_watches(&requests, kind),
             (1, 1),
             "{kind}: lists and watches; requests:\n{requests:#?}"
         );
@@ -678,10 +676,8 @@ fn reload_keeps_the_watches_of_every_cluster() {
     for api in [&a, &b] {
         let requests = api.requests();
         for kind in ["services", "endpointslices", "namespaces"] {
-            let lists = requests.iter().filter(|r| r.is_list_of(kind)).count();
-            let watches = requests.iter().filter(|r| r.is_watch_of(kind)).count();
             assert_eq!(
-                (lists, watches),
+                lists_and_watches(&requests, kind),
                 (1, 1),
                 "{kind} after a reload; requests:\n{requests:#?}\nlog:\n{}",
                 s.log()

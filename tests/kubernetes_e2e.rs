@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use signpost_fakeapi::{FakeApi, Options};
+use signpost_fakeapi::{lists_and_watches, FakeApi, Options};
 use signpost_testkit::{free_port, http_get, query_tcp, query_udp, Answer, Signpost, TempDir};
 use signpost_wire::{rcode, rtype};
 
@@ -642,10 +642,8 @@ cluster.remote:{{PORT}} {{
     std::thread::sleep(Duration::from_millis(500));
     let requests = api.requests();
     for kind in ["services", "endpointslices", "namespaces", "pods"] {
-        let lists = requests.iter().filter(|r| r.is_list_of(kind)).count();
-        let watches = requests.iter().filter(|r| r.is_watch_of(kind)).count();
         assert_eq!(
-            (lists, watches),
+            lists_and_watches(&requests, kind),
             (1, 1),
             "{kind}: lists and watches; requests:\n{requests:#?}"
         );
@@ -1064,10 +1062,8 @@ fn reload_keeps_the_shared_watches() {
     std::thread::sleep(Duration::from_millis(300));
     let requests = api.requests();
     for kind in ["services", "endpointslices", "namespaces"] {
-        let lists = requests.iter().filter(|r| r.is_list_of(kind)).count();
-        let watches = requests.iter().filter(|r| r.is_watch_of(kind)).count();
         assert_eq!(
-            (lists, watches),
+            lists_and_watches(&requests, kind),
             (1, 1),
             "{kind} after a reload; requests:\n{requests:#?}\nlog:\n{}",
             s.log()

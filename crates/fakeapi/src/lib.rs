@@ -83,6 +83,15 @@ impl RequestLog {
     }
 }
 
+/// How many LISTs and WATCHes of a resource plural a request log holds (what tests count to
+/// show watches are shared).
+pub fn lists_and_watches(log: &[RequestLog], plural: &str) -> (usize, usize) {
+    (
+        log.iter().filter(|r| r.is_list_of(plural)).count(),
+        log.iter().filter(|r| r.is_watch_of(plural)).count(),
+    )
+}
+
 /// Whether a resource type is served (see [`FakeApi::set_served`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Access {

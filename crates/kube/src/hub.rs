@@ -111,10 +111,20 @@ impl<T: Watchable> ListSource<T> for HubListing<T> {
         for o in all {
             match packed::unpack::<T>(&o.0) {
                 Some(v) => f(Arc::new(v)),
-                None => debug_assert!(false, "a packed object does not unpack"),
+                None => unpack_failed::<T>(&o.0),
             }
         }
     }
+}
+
+/// A packed object that does not unpack is a bug in `packed`, never bad input: it is logged
+/// and left out rather than taking the process down.
+fn unpack_failed<T: Watchable>(bytes: &[u8]) {
+    let (namespace, name) = packed::key_texts(bytes);
+    tracing::error!(
+        "internal error: a stored {} {namespace}/{name} could not be read back; left out",
+        T::KIND_NAME
+    );
 }
 
 fn listing<T: Watchable>(objects: &Arc<Objects>) -> Listing<T> {
@@ -305,7 +315,7 @@ impl<T: Watchable> Hub<T> {
         if let Some(PackedObj(old)) = Arc::make_mut(&mut st.objects).take(key) {
             self.metrics.objects.dec();
             let Some(old) = packed::unpack::<T>(&old) else {
-                debug_assert!(false, "a packed object does not unpack");
+                unpack_failed::<T>(&old);
                 return;
             };
             let event = Event::Delete(Arc::new(old));

@@ -163,14 +163,30 @@ impl<'a> Reader<'a> {
         Some(b)
     }
 
+    /// One string as written: a reference into [`COMMON`], or the text itself.
+    fn string(&mut self) -> Option<Text<'a>> {
+        let v = self.varint()?;
+        let n = usize::try_from(v >> 1).ok()?;
+        if v & 1 == 1 {
+            return (n < COMMON.len()).then_some(Text::Common(n));
+        }
+        std::str::from_utf8(self.bytes(n)?).ok().map(Text::Inline)
+    }
+
     /// One string without making an `Arc` (a borrowed text or a common one).
     pub fn text(&mut self) -> Option<&'a str> {
-        let v = self.varint()?;
-        if v & 1 == 1 {
-            return COMMON.get(usize::try_from(v >> 1).ok()?).copied();
-        }
-        std::str::from_utf8(self.bytes(usize::try_from(v >> 1).ok()?)?).ok()
+        Some(match self.string()? {
+            Text::Common(i) => COMMON[i],
+            Text::Inline(t) => t,
+        })
     }
+}
+
+/// A string as packed.
+enum Text<'a> {
+    /// Index into [`COMMON`].
+    Common(usize),
+    Inline(&'a str),
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -205,15 +221,10 @@ impl Pack for Arc<str> {
     }
 
     fn unpack(r: &mut Reader<'_>) -> Option<Self> {
-        let v = r.varint()?;
-        if v & 1 == 1 {
-            return dictionary()
-                .texts
-                .get(usize::try_from(v >> 1).ok()?)
-                .cloned();
-        }
-        let b = r.bytes(usize::try_from(v >> 1).ok()?)?;
-        Some(Arc::from(std::str::from_utf8(b).ok()?))
+        Some(match r.string()? {
+            Text::Common(i) => Arc::clone(&dictionary().texts[i]),
+            Text::Inline(t) => Arc::from(t),
+        })
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use signpost_fakeapi::{FakeApi, Options};
+use signpost_fakeapi::{lists_and_watches, FakeApi, Options};
 use signpost_k8s_model::{EndpointSlice, Event, Pod, Service, Subscriber};
 use signpost_kube::{registry, Cluster, Connection, Selectors, Watchable};
 
@@ -70,17 +70,11 @@ fn endpoint(api: &FakeApi) -> Cluster {
 }
 
 fn lists(api: &FakeApi, plural: &str) -> usize {
-    api.requests()
-        .iter()
-        .filter(|r| r.is_list_of(plural))
-        .count()
+    lists_and_watches(&api.requests(), plural).0
 }
 
 fn watches(api: &FakeApi, plural: &str) -> usize {
-    api.requests()
-        .iter()
-        .filter(|r| r.is_watch_of(plural))
-        .count()
+    lists_and_watches(&api.requests(), plural).1
 }
 
 async fn eventually(what: &str, f: impl Fn() -> bool) {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use signpost_fakeapi::{Access, FakeApi, Options};
 use signpost_k8s_model::{DnsEndpoint, Event, Service, Subscriber};
-use signpost_kube::{registry, Connection, Presence, Selectors, RECHECK_ENV};
+use signpost_kube::{registry, Cluster, Connection, Presence, Selectors, RECHECK_ENV};
 
 #[derive(Default)]
 struct Names(Mutex<Vec<String>>);
@@ -29,6 +29,14 @@ impl Subscriber<DnsEndpoint> for Names {
     }
 }
 
+/// The cluster behind the fake's URL.
+fn cluster_of(api: &FakeApi) -> Cluster {
+    registry().cluster(&Connection {
+        endpoint: Some(api.url()),
+        ..Default::default()
+    })
+}
+
 fn endpoint(name: &str) -> serde_json::Value {
     json!({"apiVersion": "externaldns.k8s.io/v1alpha1", "kind": "DNSEndpoint",
            "metadata": {"name": name, "namespace": "ns"},
@@ -48,10 +56,7 @@ async fn missing_then_served(access: Access) {
     let api = FakeApi::start(Options::default()).await.unwrap();
     api.set_served("externaldns.k8s.io/v1alpha1", "dnsendpoints", access);
     api.apply(endpoint("one"));
-    let cluster = registry().cluster(&Connection {
-        endpoint: Some(api.url()),
-        ..Default::default()
-    });
+    let cluster = cluster_of(&api);
     let names = Arc::new(Names::default());
     let svc: Arc<dyn Subscriber<Service>> = Arc::new(|_: &Event<Service>| {});
     let _s = cluster.watch::<Service>(Selectors::default(), svc);
@@ -88,10 +93,7 @@ async fn forbidden_then_granted() {
 async fn served_from_the_start() {
     let api = FakeApi::start(Options::default()).await.unwrap();
     api.apply(endpoint("one"));
-    let cluster = registry().cluster(&Connection {
-        endpoint: Some(api.url()),
-        ..Default::default()
-    });
+    let cluster = cluster_of(&api);
     let names = Arc::new(Names::default());
     let guard = cluster.watch_optional::<DnsEndpoint>(Selectors::default(), names.clone());
     assert!(cluster.wait_synced(Duration::from_secs(10)).await);
@@ -106,10 +108,7 @@ async fn removed_later() {
     std::env::set_var(RECHECK_ENV, "200");
     let api = FakeApi::start(Options::default()).await.unwrap();
     api.apply(endpoint("one"));
-    let cluster = registry().cluster(&Connection {
-        endpoint: Some(api.url()),
-        ..Default::default()
-    });
+    let cluster = cluster_of(&api);
     let names = Arc::new(Names::default());
     let guard = cluster.watch_optional::<DnsEndpoint>(Selectors::default(), names.clone());
     assert!(cluster.wait_synced(Duration::from_secs(10)).await);

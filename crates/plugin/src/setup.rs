@@ -143,6 +143,19 @@ impl<'a> SetupContext<'a> {
         });
     }
 
+    /// Register a readiness check that is ready exactly when `ready` returns true (and says
+    /// nothing more when it is not).
+    pub fn ready_when(
+        &mut self,
+        name: impl Into<String>,
+        ready: impl Fn() -> bool + Send + Sync + 'static,
+    ) {
+        self.ready(
+            name,
+            Arc::new(move || if ready() { Ok(()) } else { Err(String::new()) }),
+        );
+    }
+
     /// Serve `path` on the HTTP listener at `addr`.
     pub fn http_route(&mut self, addr: &str, path: &str, handler: HttpHandler) {
         self.parts.http.push(HttpRoute {

@@ -20,16 +20,7 @@ pub(crate) fn setup(
     let index = Index::new(&config);
     crate::watch::register(ctx, &config, &index);
     let ready = Arc::clone(&index);
-    ctx.ready(
-        NAME,
-        Arc::new(move || {
-            if ready.is_synced() {
-                Ok(())
-            } else {
-                Err(String::new())
-            }
-        }),
-    );
+    ctx.ready_when(NAME, move || ready.is_synced());
     let plugin = Arc::new(K8sGateway::new(config, index));
     ctx.block_state::<Providers>().register(plugin.clone());
     ctx.add_plugin(plugin);

@@ -88,16 +88,9 @@ pub(crate) fn build(
     ctx.add_plugin(Arc::new(Kubernetai::new(handlers)));
 
     for (cluster, indexes) in by_cluster(stanzas) {
-        ctx.ready(
-            ready_name(&cluster),
-            Arc::new(move || {
-                if indexes.iter().all(|i| i.is_synced()) {
-                    Ok(())
-                } else {
-                    Err(String::new())
-                }
-            }),
-        );
+        ctx.ready_when(ready_name(&cluster), move || {
+            indexes.iter().all(|i| i.is_synced())
+        });
     }
 
     for s in stanzas {

@@ -6,7 +6,6 @@
 //! this server's own `/etc/resolv.conf`, as CoreDNS assumes) ends with the root, standing for
 //! the name as asked.
 
-use std::io::Write;
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
@@ -15,6 +14,7 @@ use signpost_plugin::Request;
 use signpost_wire::Name;
 
 use crate::config::{KubernetesConfig, PodMode};
+use crate::index::records;
 use crate::index::Index;
 
 /// The search-path provider of one `kubernetes` stanza.
@@ -43,14 +43,7 @@ impl PodSearchPath {
 
 /// The client address as Go prints it (an IPv4-mapped address as IPv4), on the stack.
 fn ip_text(ip: IpAddr, buf: &mut [u8; 64]) -> Option<&[u8]> {
-    let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    };
-    let mut cursor = std::io::Cursor::new(&mut buf[..]);
-    write!(cursor, "{ip}").ok()?;
-    let n = cursor.position() as usize;
-    Some(&buf[..n])
+    records::ip_text(records::unmapped(ip), buf)
 }
 
 /// `<namespace>.svc.<zone>` (lower case) for the pod with the address `client` in `index`,

@@ -28,10 +28,7 @@ pub(crate) fn bound_ips(listeners: &[SocketAddr]) -> Vec<IpAddr> {
     }
     hosts
         .into_iter()
-        .map(|ip| match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-            v4 => v4,
-        })
+        .map(crate::index::records::unmapped)
         .filter(|ip| !ip.is_loopback())
         .collect()
 }

@@ -63,16 +63,7 @@ pub(crate) fn build(
     ctx.add_plugin(plugin);
 
     let ready = Arc::clone(index);
-    ctx.ready(
-        NAME,
-        Arc::new(move || {
-            if ready.is_synced() {
-                Ok(())
-            } else {
-                Err(String::new())
-            }
-        }),
-    );
+    ctx.ready_when(NAME, move || ready.is_synced());
 
     register_local_ips(ctx, index);
 

@@ -84,37 +84,33 @@ fn shared_ports(list: Vec<PortRec>) -> Arc<[PortRec]> {
     l
 }
 
+/// An IPv4-mapped IPv6 address as the IPv4 address it maps, as Go's `To4` sees it.
+pub(crate) fn unmapped(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
 /// Parse an IP as Go's `net.ParseIP` + `To4` see it: an IPv4-mapped IPv6 address is IPv4.
 pub(crate) fn parse_ip(text: &str) -> Option<IpAddr> {
-    match text.parse::<IpAddr>().ok()? {
-        IpAddr::V6(v6) => Some(v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4)),
-        v4 => Some(v4),
-    }
+    text.parse().ok().map(unmapped)
+}
+
+/// `ip` as text (the form Go prints too), written on the stack.
+pub(crate) fn ip_text(ip: IpAddr, buf: &mut [u8; 64]) -> Option<&[u8]> {
+    use std::io::Write;
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    write!(cursor, "{ip}").ok()?;
+    let n = cursor.position() as usize;
+    Some(&buf[..n])
 }
 
 /// The text Go prints for an IP; reverse lookups only find addresses written that way.
 pub(crate) fn canonical(text: &str) -> Option<IpAddr> {
-    use std::fmt::Write;
-    /// Formats into a stack buffer, failing past its end.
-    struct Buf {
-        b: [u8; 64],
-        n: usize,
-    }
-    impl Write for Buf {
-        fn write_str(&mut self, s: &str) -> std::fmt::Result {
-            let end = self.n + s.len();
-            self.b
-                .get_mut(self.n..end)
-                .ok_or(std::fmt::Error)?
-                .copy_from_slice(s.as_bytes());
-            self.n = end;
-            Ok(())
-        }
-    }
     let ip: IpAddr = text.parse().ok()?;
-    let mut buf = Buf { b: [0; 64], n: 0 };
-    write!(buf, "{ip}").ok()?;
-    (&buf.b[..buf.n] == text.as_bytes()).then_some(ip)
+    let mut buf = [0u8; 64];
+    (ip_text(ip, &mut buf)? == text.as_bytes()).then_some(ip)
 }
 
 /// How an address is listed in the reverse map.

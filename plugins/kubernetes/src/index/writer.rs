@@ -51,7 +51,8 @@ pub(crate) struct Writer {
     slices: Slices,
     mc_slices: Slices,
     pods: KeyedSet<Arc<Pod>>,
-    namespaces: HashMap<Arc<str>, Arc<Namespace>>,
+    /// Names of the namespaces that exist (after `namespace_labels`).
+    namespaces: HashSet<Arc<str>>,
     local_ips: Vec<IpAddr>,
     dirty: Dirty,
     dirty_mc: Dirty,
@@ -90,7 +91,7 @@ impl Writer {
             slices: Slices::default(),
             mc_slices: Slices::default(),
             pods: KeyedSet::default(),
-            namespaces: HashMap::default(),
+            namespaces: HashSet::default(),
             local_ips: Vec::new(),
             dirty: Dirty::default(),
             dirty_mc: Dirty::default(),
@@ -361,7 +362,13 @@ impl Writer {
     // ---- Namespaces -----------------------------------------------------------------
 
     pub(crate) fn namespace_keys(&self) -> Vec<ObjectKey> {
-        self.namespaces.values().map(|n| n.key.clone()).collect()
+        self.namespaces
+            .iter()
+            .map(|name| ObjectKey {
+                namespace: signpost_k8s_model::empty(),
+                name: name.clone(),
+            })
+            .collect()
     }
 
     pub(crate) fn change_namespace(&mut self, key: &ObjectKey, new: Option<Arc<Namespace>>) {
@@ -371,19 +378,12 @@ impl Writer {
                 .as_ref()
                 .is_none_or(|s| s.matches(&n.labels))
         });
-        let name = key.name.clone();
-        let before = self.namespaces.contains_key(&name);
-        match new {
-            Some(n) => {
-                self.namespaces.insert(name, n);
-            }
-            None => {
-                self.namespaces.remove(&name);
-            }
-        }
-        if before != self.namespaces.contains_key(&key.name) {
-            self.namespaces_dirty = true;
-        }
+        let changed = if new.is_some() {
+            self.namespaces.insert(key.name.clone())
+        } else {
+            self.namespaces.remove(&key.name)
+        };
+        self.namespaces_dirty |= changed;
     }
 
     // ---- ServiceImports -------------------------------------------------------------
@@ -539,7 +539,7 @@ impl Writer {
         if std::mem::take(&mut self.namespaces_dirty) {
             let set: NameSet = self
                 .namespaces
-                .keys()
+                .iter()
                 .map(|n| Arc::from(n.to_ascii_lowercase().as_bytes()))
                 .collect::<HashSet<_>>();
             self.working.namespaces = Arc::new(set);
