@@ -31,5 +31,5 @@ pub use objects::{
     Endpoint, EndpointSlice, Kind, LoadBalancerIngress, Namespace, ObjectKey, Pod, Port, Service,
     ServiceImport, ServiceType,
 };
-pub use strings::{empty, shared, Labels};
+pub use strings::{empty, shared, sweep_shared, Labels};
 pub use subscriber::{Event, ListSource, Listing, Subscriber};

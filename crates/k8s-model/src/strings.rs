@@ -47,6 +47,17 @@ pub fn shared(text: &str) -> Arc<str> {
     t
 }
 
+/// Drops the texts no object holds any more and gives their table space back. A relist
+/// makes and drops a great many objects at once (every label value of every object passes
+/// through [`shared`]); called after one, it frees what the next doubling would only
+/// reach much later.
+pub fn sweep_shared() {
+    let mut p = pool().lock().unwrap_or_else(|e| e.into_inner());
+    p.texts.retain(|t| Arc::strong_count(t) > 1);
+    p.texts.shrink_to_fit();
+    p.swept_at = p.texts.len();
+}
+
 /// The shared empty string.
 pub fn empty() -> Arc<str> {
     static EMPTY: OnceLock<Arc<str>> = OnceLock::new();

@@ -24,6 +24,7 @@ use crate::connection::{Connection, Source};
 use crate::convert::{kind_label, Watchable};
 use crate::hub::{lock, Hub, HubControl};
 use crate::metrics::KindMetrics;
+use crate::packed::Packed;
 use crate::selector::Selectors;
 use crate::{api_source, manifests};
 
@@ -379,6 +380,27 @@ impl Cluster {
         selectors: Selectors,
         sub: Arc<dyn Subscriber<T>>,
     ) -> WatchGuard {
+        self.attach::<T>(selectors, |hub, id| hub.subscribe(id, sub))
+    }
+
+    /// As [`Cluster::watch`], for a subscriber that keeps the objects in the watch's own
+    /// packed form ([`Packed`]) instead of a copy: the same watch, shared with the model
+    /// subscribers of (kind `T`, selectors).
+    pub fn watch_packed<T: Watchable>(
+        &self,
+        selectors: Selectors,
+        sub: Arc<dyn Subscriber<Packed<T>>>,
+    ) -> WatchGuard {
+        self.attach::<T>(selectors, |hub, id| hub.subscribe_packed(id, sub))
+    }
+
+    /// Finds or starts the watch of (kind `T`, selectors) and runs `subscribe` on its hub
+    /// while the watch cannot go away.
+    fn attach<T: Watchable>(
+        &self,
+        selectors: Selectors,
+        subscribe: impl FnOnce(&Hub<T>, u64),
+    ) -> WatchGuard {
         let inner = &self.inner;
         let key: WatchKey = (TypeId::of::<T>(), selectors.clone());
         let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
@@ -410,7 +432,7 @@ impl Cluster {
                 hub
             }
         };
-        hub.subscribe(id, sub);
+        subscribe(&hub, id);
         drop(watches);
         inner.refresh_gauge(T::KIND);
         WatchGuard {

@@ -312,6 +312,65 @@ mod hub {
         assert_eq!(h.unsubscribe(1), 0);
     }
 
+    /// Records packed events, and the bytes of the last object delivered.
+    #[derive(Default)]
+    struct PackedRecorder {
+        events: Mutex<Vec<String>>,
+        last: Mutex<Option<Arc<[u8]>>>,
+    }
+
+    impl Subscriber<Packed<Service>> for PackedRecorder {
+        fn on_event(&self, event: &Event<Packed<Service>>) {
+            let name = |o: &Packed<Service>| {
+                *lock(&self.last) = Some(Arc::clone(o.bytes()));
+                let (ns, name) = o.key_texts();
+                format!("{ns}/{name}")
+            };
+            let text = match event {
+                Event::Reset(all) => {
+                    let names: Vec<String> = all.to_vec().iter().map(|o| name(o)).collect();
+                    format!("reset {}", names.join(","))
+                }
+                Event::Apply(o) => format!("apply {}", name(o)),
+                Event::Delete(o) => format!("delete {}", name(o)),
+            };
+            lock(&self.events).push(text);
+        }
+    }
+
+    #[test]
+    fn packed_subscribers_share_the_hubs_bytes() {
+        let h = hub();
+        let model: Arc<Recorder> = Arc::default();
+        let packed: Arc<PackedRecorder> = Arc::default();
+        h.subscribe(1, model.clone());
+        h.subscribe_packed(2, packed.clone());
+        let mut p = Pending::default();
+        p.add(&svc("b", "10.0.0.2"));
+        p.add(&svc("a", "10.0.0.1"));
+        h.reset(p);
+        h.apply(&svc("c", "10.0.0.3"));
+        let bytes = lock(&packed.last).clone().unwrap();
+        let unpacked = Packed::<Service>::from_bytes(Arc::clone(&bytes))
+            .unpack()
+            .unwrap();
+        assert_eq!(&*unpacked.cluster_ips[0], "10.0.0.3");
+        // The subscriber holds the hub's allocation, not a copy.
+        assert!(
+            Arc::strong_count(&bytes) >= 3,
+            "hub, recorder and this test"
+        );
+        h.delete(&svc("a", ""));
+        let late: Arc<PackedRecorder> = Arc::default();
+        h.subscribe_packed(3, late.clone());
+        let want = ["reset ns/a,ns/b", "apply ns/c", "delete ns/a"];
+        assert_eq!(model.take(), want);
+        assert_eq!(lock(&packed.events).clone(), want);
+        assert_eq!(lock(&late.events).clone(), ["reset ns/b,ns/c"]);
+        assert_eq!(h.unsubscribe(2), 2);
+        assert_eq!(h.unsubscribe(1), 1);
+    }
+
     #[test]
     fn a_broken_update_removes_the_object_and_counts() {
         let h = hub();

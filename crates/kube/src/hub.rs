@@ -18,7 +18,7 @@ use signpost_k8s_model::{Event, ListSource, Listing, ObjectKey, Subscriber};
 
 use crate::convert::{key_of, Watchable};
 use crate::metrics::KindMetrics;
-use crate::packed;
+use crate::packed::{self, Packed};
 use crate::selector::Selectors;
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -26,9 +26,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// One object in its packed form (see [`crate::packed`]), found by the key it starts with:
-/// hashed and compared by that key only (the set holds one object per key).
+/// hashed and compared by that key only (the set holds one object per key). Shared with the
+/// subscribers that keep packed objects ([`Packed`]).
 #[derive(Debug, Clone)]
-struct PackedObj(Box<[u8]>);
+struct PackedObj(Arc<[u8]>);
 
 /// The packed key at the start of a [`PackedObj`]: what the set hashes and compares.
 #[derive(Hash, PartialEq, Eq)]
@@ -106,9 +107,7 @@ impl<T: Watchable> ListSource<T> for HubListing<T> {
     }
 
     fn for_each(&self, f: &mut dyn FnMut(Arc<T>)) {
-        let mut all: Vec<&PackedObj> = self.objects.0.iter().collect();
-        all.sort_by(|a, b| packed::key_texts(&a.0).cmp(&packed::key_texts(&b.0)));
-        for o in all {
+        for o in self.objects.sorted() {
             match packed::unpack::<T>(&o.0) {
                 Some(v) => f(Arc::new(v)),
                 None => unpack_failed::<T>(&o.0),
@@ -127,6 +126,15 @@ fn unpack_failed<T: Watchable>(bytes: &[u8]) {
     );
 }
 
+impl Objects {
+    /// Every object, in key order.
+    fn sorted(&self) -> Vec<&PackedObj> {
+        let mut all: Vec<&PackedObj> = self.0.iter().collect();
+        all.sort_by(|a, b| packed::key_texts(&a.0).cmp(&packed::key_texts(&b.0)));
+        all
+    }
+}
+
 fn listing<T: Watchable>(objects: &Arc<Objects>) -> Listing<T> {
     Listing::new(Arc::new(HubListing::<T> {
         objects: Arc::clone(objects),
@@ -134,9 +142,39 @@ fn listing<T: Watchable>(objects: &Arc<Objects>) -> Listing<T> {
     }))
 }
 
+/// The same for subscribers that keep the packed objects themselves: nothing is unpacked.
+struct PackedListing<T> {
+    objects: Arc<Objects>,
+    _kind: PhantomData<fn() -> T>,
+}
+
+impl<T: Watchable> ListSource<Packed<T>> for PackedListing<T> {
+    fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    fn for_each(&self, f: &mut dyn FnMut(Arc<Packed<T>>)) {
+        for o in self.objects.sorted() {
+            f(Arc::new(Packed::from_bytes(Arc::clone(&o.0))));
+        }
+    }
+}
+
+fn packed_listing<T: Watchable>(objects: &Arc<Objects>) -> Listing<Packed<T>> {
+    Listing::new(Arc::new(PackedListing::<T> {
+        objects: Arc::clone(objects),
+        _kind: PhantomData,
+    }))
+}
+
+/// Subscribers by id.
+type Subscribers<T> = Vec<(u64, Arc<dyn Subscriber<T>>)>;
+
 struct State<T> {
     objects: Arc<Objects>,
-    subscribers: Vec<(u64, Arc<dyn Subscriber<T>>)>,
+    subscribers: Subscribers<T>,
+    /// Subscribers that keep the packed objects (see [`Packed`]).
+    packed_subscribers: Subscribers<Packed<T>>,
     /// Objects already warned about (cleared when they convert again or go away), so a
     /// broken object is reported once, not on every update or relist.
     warned: HashSet<ObjectKey>,
@@ -176,7 +214,7 @@ impl<T: Watchable> Pending<T> {
     pub(crate) fn add(&mut self, object: &Value) {
         match T::from_json(object) {
             Ok(o) => {
-                self.objects.put(PackedObj(packed::pack(&o)));
+                self.objects.put(PackedObj(packed::pack(&o).into()));
             }
             Err(e) => self.bad.push((key_of(object), e)),
         }
@@ -210,6 +248,7 @@ impl<T: Watchable> Hub<T> {
             state: Mutex::new(State {
                 objects: Arc::default(),
                 subscribers: Vec::new(),
+                packed_subscribers: Vec::new(),
                 warned: HashSet::new(),
             }),
             synced: AtomicBool::new(false),
@@ -230,11 +269,21 @@ impl<T: Watchable> Hub<T> {
         st.subscribers.push((id, sub));
     }
 
+    /// Adds a subscriber of packed objects; as [`Hub::subscribe`] otherwise.
+    pub(crate) fn subscribe_packed(&self, id: u64, sub: Arc<dyn Subscriber<Packed<T>>>) {
+        let mut st = lock(&self.state);
+        if self.is_synced() {
+            sub.on_event(&Event::Reset(packed_listing(&st.objects)));
+        }
+        st.packed_subscribers.push((id, sub));
+    }
+
     /// Removes a subscriber; returns how many remain.
     pub(crate) fn unsubscribe(&self, id: u64) -> usize {
         let mut st = lock(&self.state);
         st.subscribers.retain(|(i, _)| *i != id);
-        st.subscribers.len()
+        st.packed_subscribers.retain(|(i, _)| *i != id);
+        st.subscribers.len() + st.packed_subscribers.len()
     }
 
     /// Number of objects held.
@@ -262,11 +311,18 @@ impl<T: Watchable> Hub<T> {
         self.metrics
             .objects
             .add(st.objects.len() as f64 - old as f64);
-        let event = Event::Reset(listing(&st.objects));
-        for (_, s) in &st.subscribers {
-            s.on_event(&event);
+        if !st.subscribers.is_empty() {
+            let event = Event::Reset(listing(&st.objects));
+            for (_, s) in &st.subscribers {
+                s.on_event(&event);
+            }
         }
-        drop(event);
+        if !st.packed_subscribers.is_empty() {
+            let event = Event::Reset(packed_listing(&st.objects));
+            for (_, s) in &st.packed_subscribers {
+                s.on_event(&event);
+            }
+        }
         drop(st);
         release_free_memory();
         self.mark_synced()
@@ -281,17 +337,25 @@ impl<T: Watchable> Hub<T> {
             Ok(o) => {
                 let key = o.key().clone();
                 st.warned.remove(&key);
-                let bytes = PackedObj(packed::pack(&o));
+                let bytes = PackedObj(packed::pack(&o).into());
                 if st.objects.get(&key).is_some_and(|cur| cur.0 == bytes.0) {
                     return;
                 }
+                let shared = Arc::clone(&bytes.0);
                 if Arc::make_mut(&mut st.objects).put(bytes) {
                     self.metrics.objects.inc();
                 }
-                let o = Arc::new(o);
-                let event = Event::Apply(o);
-                for (_, s) in &st.subscribers {
-                    s.on_event(&event);
+                if !st.subscribers.is_empty() {
+                    let event = Event::Apply(Arc::new(o));
+                    for (_, s) in &st.subscribers {
+                        s.on_event(&event);
+                    }
+                }
+                if !st.packed_subscribers.is_empty() {
+                    let event = Event::Apply(Arc::new(Packed::from_bytes(shared)));
+                    for (_, s) in &st.packed_subscribers {
+                        s.on_event(&event);
+                    }
                 }
             }
             Err(e) => {
@@ -314,6 +378,15 @@ impl<T: Watchable> Hub<T> {
     fn remove_locked(&self, st: &mut State<T>, key: &ObjectKey) {
         if let Some(PackedObj(old)) = Arc::make_mut(&mut st.objects).take(key) {
             self.metrics.objects.dec();
+            if !st.packed_subscribers.is_empty() {
+                let event = Event::Delete(Arc::new(Packed::from_bytes(Arc::clone(&old))));
+                for (_, s) in &st.packed_subscribers {
+                    s.on_event(&event);
+                }
+            }
+            if st.subscribers.is_empty() {
+                return;
+            }
             let Some(old) = packed::unpack::<T>(&old) else {
                 unpack_failed::<T>(&old);
                 return;
@@ -343,6 +416,7 @@ impl<T: Watchable> Hub<T> {
 /// short-lived objects between the long-lived ones it leaves behind; glibc keeps the pages
 /// they freed, so without this the process's resident size stays at its peak.
 fn release_free_memory() {
+    signpost_k8s_model::sweep_shared();
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `malloc_trim` only walks the allocator's own free lists.
     unsafe {

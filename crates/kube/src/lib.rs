@@ -37,6 +37,7 @@ mod manifests;
 mod metrics;
 mod optional;
 pub mod packed;
+pub use packed::Packed;
 pub mod selector;
 mod wire;
 

@@ -109,7 +109,7 @@ impl Writer<'_> {
     fn target(&self, svc: &ServiceView<'_>, hit: &Hit<'_>) -> Option<Name> {
         match hit.host {
             Host::Name(h) => hostname(h),
-            Host::Ip(_) => service_name(svc, hit.label, self.zone),
+            Host::Ip(_) => service_name(svc, hit.label.as_deref(), self.zone),
         }
     }
 

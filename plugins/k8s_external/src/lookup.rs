@@ -10,7 +10,7 @@
 
 use std::net::IpAddr;
 
-use signpost_kubernetes::{ExternalSource, IndexView, PortView, ServiceView};
+use signpost_kubernetes::{EndpointHost, ExternalSource, IndexView, PortView, ServiceView};
 
 /// Where a result points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub(crate) enum Host<'a> {
 pub(crate) struct Hit<'a> {
     pub(crate) host: Host<'a>,
     pub(crate) port: i32,
-    pub(crate) label: Option<&'a [u8]>,
+    pub(crate) label: Option<EndpointHost<'a>>,
 }
 
 /// The parts of a name below the zone.

@@ -175,7 +175,7 @@ impl External {
         let mut ports: Vec<(Name, Vec<Entry>)> = Vec::new();
         for s in svc.slices() {
             for a in s.addresses() {
-                let (Some(ip), Some(host)) = (a.ip(), service_name(svc, Some(a.host()), zone))
+                let (Some(ip), Some(host)) = (a.ip(), service_name(svc, Some(&a.host()), zone))
                 else {
                     continue;
                 };

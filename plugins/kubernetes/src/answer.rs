@@ -146,12 +146,12 @@ fn ip_seen(entry: &SvcEntry, f: &EpFilter<'_>, k: usize, ip: IpAddr, need_port: 
     let mut idx = 0usize;
     for s in entry.slices.iter() {
         let ok = slice_selected(f, s, need_port);
-        for a in s.addrs.iter() {
+        for a in f.addrs(s) {
             if idx >= k {
                 return false;
             }
             idx += 1;
-            if ok && a.ip == Some(ip) && f.addr(s, a) {
+            if ok && a.ip == Some(ip) && f.addr(s, &a) {
                 return true;
             }
         }
@@ -178,10 +178,10 @@ pub(crate) fn addresses(found: &Found<'_>, ns: &[NsAddr], family: Family, sink: 
             let mut k = 0usize;
             for s in entry.slices.iter() {
                 let selected = slice_selected(&filter, s, false);
-                for a in s.addrs.iter() {
+                for a in filter.addrs(s) {
                     let here = k;
                     k += 1;
-                    if !selected || !filter.addr(s, a) {
+                    if !selected || !filter.addr(s, &a) {
                         continue;
                     }
                     let Some(ip) = a.ip.filter(|ip| family.of(ip)) else {
@@ -226,13 +226,14 @@ pub(crate) fn srv_weight(n: usize) -> u16 {
 fn endpoint_target(
     entry: &SvcEntry,
     s: &SliceRec,
-    a: &AddrRec,
+    a: &AddrRec<'_>,
     mc: bool,
     zone: &Name,
 ) -> Option<Name> {
     let mut b = NameBuf::new().label(&a.host);
-    if mc && !s.cluster.is_empty() {
-        b = b.label(&s.cluster);
+    let cluster = s.cluster();
+    if mc && !cluster.is_empty() {
+        b = b.label(cluster);
     }
     b.wire(&entry.key).wire(SVC).zone(zone)
 }
@@ -242,12 +243,12 @@ fn srv_seen(entry: &SvcEntry, f: &EpFilter<'_>, k: usize, host: &[u8], port: i32
     let mut idx = 0usize;
     for s in entry.slices.iter() {
         let has_port = f.ports(s).any(|p| p.port == port);
-        for a in s.addrs.iter() {
+        for a in f.addrs(s) {
             if idx >= k {
                 return false;
             }
             idx += 1;
-            if has_port && *a.host == *host && f.addr(s, a) {
+            if has_port && *a.host == *host && f.addr(s, &a) {
                 return true;
             }
         }
@@ -260,12 +261,12 @@ fn glue_seen(entry: &SvcEntry, f: &EpFilter<'_>, k: usize, host: &[u8], ip: IpAd
     let mut idx = 0usize;
     for s in entry.slices.iter() {
         let ok = slice_selected(f, s, true);
-        for a in s.addrs.iter() {
+        for a in f.addrs(s) {
             if idx >= k {
                 return false;
             }
             idx += 1;
-            if ok && *a.host == *host && a.ip == Some(ip) && f.addr(s, a) {
+            if ok && *a.host == *host && a.ip == Some(ip) && f.addr(s, &a) {
                 return true;
             }
         }
@@ -323,19 +324,20 @@ pub(crate) fn srv(found: &Found<'_>, zone: &Name, ttl: u32, resp: &mut Response)
             let mc = filter.mc;
             let mut k = 0usize;
             for s in entry.slices.iter() {
-                for a in s.addrs.iter() {
+                for a in filter.addrs(s) {
                     let here = k;
                     k += 1;
-                    if !filter.addr(s, a) {
+                    if !filter.addr(s, &a) {
                         continue;
                     }
                     let mut target = None;
-                    for (pi, p) in s.ports.iter().enumerate() {
+                    for (pi, p) in s.ports().enumerate() {
                         if p.port == -1 || !p.matches(filter.port, filter.proto) {
                             continue;
                         }
-                        let same_addr = s.ports[..pi]
-                            .iter()
+                        let same_addr = s
+                            .ports()
+                            .take(pi)
                             .any(|q| q.port == p.port && q.matches(filter.port, filter.proto));
                         if same_addr
                             || (entry.host_repeats(here)
@@ -344,7 +346,7 @@ pub(crate) fn srv(found: &Found<'_>, zone: &Name, ttl: u32, resp: &mut Response)
                             continue;
                         }
                         if target.is_none() {
-                            target = endpoint_target(entry, s, a, mc, zone);
+                            target = endpoint_target(entry, s, &a, mc, zone);
                         }
                         if let Some(t) = &target {
                             srv_rec(resp, p.port, t);
@@ -356,17 +358,17 @@ pub(crate) fn srv(found: &Found<'_>, zone: &Name, ttl: u32, resp: &mut Response)
             let mut k = 0usize;
             for s in entry.slices.iter() {
                 let selected = slice_selected(&filter, s, true);
-                for a in s.addrs.iter() {
+                for a in filter.addrs(s) {
                     let here = k;
                     k += 1;
-                    if !selected || !filter.addr(s, a) {
+                    if !selected || !filter.addr(s, &a) {
                         continue;
                     }
                     let Some(ip) = a.ip else { continue };
                     if entry.host_repeats(here) && glue_seen(entry, &filter, here, &a.host, ip) {
                         continue;
                     }
-                    if let Some(t) = endpoint_target(entry, s, a, mc, zone) {
+                    if let Some(t) = endpoint_target(entry, s, &a, mc, zone) {
                         resp.additional(Owner::Name(&t), ttl, &rdata(ip));
                     }
                 }

@@ -281,8 +281,9 @@ impl Kubernetes {
         // `namespace_labels`), as in CoreDNS.
         let visible = |ns: &[u8]| ctx.set.namespaces.is_empty() || ctx.exposed(ns);
         let zone = &ctx.snap.primary_zone;
+        let pod_names = ctx.snap.endpoint_pod_names;
         if let Some(t) = entry.services().iter().find(|t| visible(t.namespace())) {
-            return match t.name(zone) {
+            return match t.name(zone, pod_names) {
                 Some(name) => {
                     resp.answer(Owner::Question, self.ttl, &RData::Ptr(&name));
                     Ok(1)
@@ -296,12 +297,12 @@ impl Kubernetes {
             if !visible(t.namespace()) {
                 continue;
             }
-            let Some(name) = t.name(zone) else {
+            let Some(name) = t.name(zone, pod_names) else {
                 continue;
             };
             let dup = endpoints[..i]
                 .iter()
-                .any(|e| visible(e.namespace()) && e.same_name(t));
+                .any(|e| visible(e.namespace()) && e.same_name(t, pod_names));
             if dup {
                 continue;
             }

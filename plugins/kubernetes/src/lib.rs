@@ -27,7 +27,9 @@ pub use index::{Feeds, Index, IndexOptions, SerialKind};
 pub use reverse::address as reverse_address;
 pub use selector::Selector;
 pub use setup::register_local_ips;
-pub use view::{EndpointAddress, ExternalAddress, IndexView, PortView, ServiceView, SliceView};
+pub use view::{
+    EndpointAddress, EndpointHost, ExternalAddress, IndexView, PortView, ServiceView, SliceView,
+};
 pub use watch::WatchPlan;
 pub use xfr::ZoneTransfer;
 

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use crate::config::PodMode;
-use crate::index::records::{parse_ip, AddrRec, PortRec, SliceRec, SvcData, SvcEntry, SvcKind};
+use crate::index::records::{parse_ip, AddrRec, PortRef, SliceRec, SvcData, SvcEntry, SvcKind};
 use crate::index::Snapshot;
 use crate::qname::{self, wire_eq_dotted, Kind, Labels, Request};
 
@@ -52,12 +52,14 @@ pub(crate) struct EpFilter<'a> {
     pub(crate) proto: &'a [u8],
     pub(crate) topo: Option<&'a [u8]>,
     pub(crate) mc: bool,
+    /// `endpoint_pod_names` (how endpoint labels are made).
+    pub(crate) pod_names: bool,
 }
 
 impl<'a> EpFilter<'a> {
     /// Does the address pass the endpoint label, cluster and zone parts?
     #[inline]
-    pub(crate) fn addr(&self, slice: &SliceRec, a: &AddrRec) -> bool {
+    pub(crate) fn addr(&self, slice: &SliceRec, a: &AddrRec<'_>) -> bool {
         if a.ip.is_none() {
             return false;
         }
@@ -67,7 +69,7 @@ impl<'a> EpFilter<'a> {
             }
         }
         if !self.endpoint.is_empty() {
-            if self.mc && !slice.cluster.eq_ignore_ascii_case(self.cluster) {
+            if self.mc && !slice.cluster().eq_ignore_ascii_case(self.cluster) {
                 return false;
             }
             if !a.host.eq_ignore_ascii_case(self.endpoint) {
@@ -79,12 +81,18 @@ impl<'a> EpFilter<'a> {
 
     /// The slice ports the request selects.
     #[inline]
-    pub(crate) fn ports<'s>(&self, slice: &'s SliceRec) -> impl Iterator<Item = &'s PortRec> + 's
+    pub(crate) fn ports<'s>(&self, slice: &'s SliceRec) -> impl Iterator<Item = PortRef<'s>> + 's
     where
         'a: 's,
     {
         let (port, proto) = (self.port, self.proto);
-        slice.ports.iter().filter(move |p| p.matches(port, proto))
+        slice.ports().filter(move |p| p.matches(port, proto))
+    }
+
+    /// The slice's ready addresses, labelled as this stanza labels them.
+    #[inline]
+    pub(crate) fn addrs<'s>(&self, slice: &'s SliceRec) -> crate::index::records::Addrs<'s> {
+        slice.addrs(self.pod_names)
     }
 
     /// Number of results: passing addresses × selected ports, over all slices.
@@ -97,7 +105,7 @@ impl<'a> EpFilter<'a> {
                 if ports == 0 {
                     return 0;
                 }
-                s.addrs.iter().filter(|a| self.addr(s, a)).count() * ports
+                self.addrs(s).filter(|a| self.addr(s, a)).count() * ports
             })
             .sum()
     }
@@ -265,6 +273,7 @@ fn endpoints<'a>(
         proto: r.protocol,
         topo: r.topo,
         mc: ctx.mc,
+        pod_names: ctx.snap.endpoint_pod_names,
     };
     let mut count = filter.count(entry);
     if count == 0 && r.topo.is_some() && r.prefer {

@@ -154,7 +154,7 @@ pub(crate) fn wire_eq_dotted(wire: &[u8], dotted: &[u8]) -> bool {
         first = false;
         let l = wire[p] as usize;
         let label = &wire[p + 1..p + 1 + l];
-        if rest.len() < l || &rest[..l] != label {
+        if rest.len() < l || !rest[..l].eq_ignore_ascii_case(label) {
             return false;
         }
         rest = &rest[l..];

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use arc_swap::Guard;
 use signpost_k8s_model::ObjectKey;
 
-use crate::index::records::{AddrRec, ExternalHost, PortRec, SliceRec, SvcData, SvcEntry, SvcKind};
+use crate::index::records::{
+    AddrRec, ExternalHost, Host, PortRef, SliceRec, SvcData, SvcEntry, SvcKind,
+};
 use crate::index::{Index, Snapshot};
 
 /// One snapshot of an index.
@@ -60,7 +62,11 @@ impl IndexView {
         let mut buf = [0u8; 128];
         let len = key(name, namespace, &mut buf)?;
         let entry = self.snap.entries.get(&buf[..len])?;
-        ServiceView::of(entry)
+        ServiceView::of(entry, self.pod_names())
+    }
+
+    fn pod_names(&self) -> bool {
+        self.snap.endpoint_pod_names
     }
 
     /// Every Service, in no particular order.
@@ -68,7 +74,7 @@ impl IndexView {
         self.snap
             .entries
             .iter()
-            .filter_map(|(_, e)| ServiceView::of(e))
+            .filter_map(|(_, e)| ServiceView::of(e, self.pod_names()))
     }
 
     /// The Services listing `ip` among their external addresses, in the order they arrived.
@@ -94,11 +100,16 @@ impl IndexView {
 pub struct ServiceView<'a> {
     entry: &'a SvcEntry,
     svc: &'a SvcData,
+    pod_names: bool,
 }
 
 impl<'a> ServiceView<'a> {
-    fn of(entry: &'a SvcEntry) -> Option<ServiceView<'a>> {
-        entry.service.as_ref().map(|svc| ServiceView { entry, svc })
+    fn of(entry: &'a SvcEntry, pod_names: bool) -> Option<ServiceView<'a>> {
+        entry.service.as_ref().map(|svc| ServiceView {
+            entry,
+            svc,
+            pod_names,
+        })
     }
 
     /// The name (lower case).
@@ -130,12 +141,16 @@ impl<'a> ServiceView<'a> {
 
     /// The Service's ports (one with port -1 when it has none, as CoreDNS keeps it).
     pub fn ports(&self) -> impl Iterator<Item = PortView<'a>> + 'a {
-        self.svc.ports.iter().map(PortView)
+        self.svc.ports.iter().map(|p| PortView(p.as_ref()))
     }
 
     /// The Service's EndpointSlices (sorted by name).
     pub fn slices(&self) -> impl Iterator<Item = SliceView<'a>> + 'a {
-        self.entry.slices.iter().map(|s| SliceView(s))
+        let pod_names = self.pod_names;
+        self.entry
+            .slices
+            .iter()
+            .map(move |s| SliceView { s, pod_names })
     }
 }
 
@@ -157,17 +172,17 @@ impl<'a> ExternalAddress<'a> {
 
 /// A Service or slice port.
 #[derive(Debug, Clone, Copy)]
-pub struct PortView<'a>(&'a PortRec);
+pub struct PortView<'a>(PortRef<'a>);
 
 impl<'a> PortView<'a> {
     /// Its name ("" when unnamed).
     pub fn name(&self) -> &'a str {
-        &self.0.name
+        self.0.name
     }
 
     /// Its protocol as written (`TCP`, `UDP`, `SCTP`; "" when unset).
     pub fn protocol(&self) -> &'a str {
-        &self.0.proto
+        self.0.proto
     }
 
     /// The port number, -1 for "no ports".
@@ -184,33 +199,49 @@ impl<'a> PortView<'a> {
 
 /// An EndpointSlice: ready addresses and ports.
 #[derive(Debug, Clone, Copy)]
-pub struct SliceView<'a>(&'a SliceRec);
+pub struct SliceView<'a> {
+    s: &'a SliceRec,
+    pod_names: bool,
+}
 
 impl<'a> SliceView<'a> {
     /// The slice's ports (one with port -1 when it has none).
     pub fn ports(&self) -> impl Iterator<Item = PortView<'a>> + 'a {
-        self.0.ports.iter().map(PortView)
+        self.s.ports().map(PortView)
     }
 
     /// Ready addresses, in slice order.
     pub fn addresses(&self) -> impl Iterator<Item = EndpointAddress<'a>> + 'a {
-        self.0.addrs.iter().map(EndpointAddress)
+        self.s.addrs(self.pod_names).map(EndpointAddress)
     }
 
     /// Number of ready addresses.
     pub fn len(&self) -> usize {
-        self.0.addrs.len()
+        self.s.addr_count()
     }
 
     /// True without ready addresses.
     pub fn is_empty(&self) -> bool {
-        self.0.addrs.is_empty()
+        self.len() == 0
     }
 }
 
 /// One ready endpoint address.
 #[derive(Debug, Clone, Copy)]
-pub struct EndpointAddress<'a>(&'a AddrRec);
+pub struct EndpointAddress<'a>(AddrRec<'a>);
+
+/// An endpoint's DNS label (see [`EndpointAddress::host`]): bytes, borrowed from the slice
+/// or made on the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EndpointHost<'a>(Host<'a>);
+
+impl std::ops::Deref for EndpointHost<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
 
 impl<'a> EndpointAddress<'a> {
     /// The address; `None` for the names of FQDN-type slices (not served).
@@ -220,7 +251,7 @@ impl<'a> EndpointAddress<'a> {
 
     /// The endpoint's DNS label: its hostname, else (with `endpoint_pod_names`) its pod's
     /// name, else the address with dashes.
-    pub fn host(&self) -> &'a [u8] {
-        &self.0.host
+    pub fn host(&self) -> EndpointHost<'a> {
+        EndpointHost(self.0.host)
     }
 }

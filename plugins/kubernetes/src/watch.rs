@@ -89,7 +89,9 @@ impl WatchPlan {
         g.push(cluster.watch::<Namespace>(self.namespaces.clone(), index.namespaces()));
         g.push(cluster.watch::<Service>(self.services.clone(), index.services()));
         if let Some(s) = &self.slices {
-            g.push(cluster.watch::<EndpointSlice>(s.clone(), index.endpoint_slices()));
+            g.push(
+                cluster.watch_packed::<EndpointSlice>(s.clone(), index.packed_endpoint_slices()),
+            );
         }
         if let Some(s) = &self.pods {
             g.push(cluster.watch::<Pod>(s.clone(), index.pods()));
@@ -98,7 +100,10 @@ impl WatchPlan {
             g.push(cluster.watch::<ServiceImport>(s.clone(), index.service_imports()));
         }
         if let Some(s) = &self.mcs_slices {
-            g.push(cluster.watch::<EndpointSlice>(s.clone(), index.mcs_endpoint_slices()));
+            g.push(
+                cluster
+                    .watch_packed::<EndpointSlice>(s.clone(), index.packed_mcs_endpoint_slices()),
+            );
         }
         g
     }

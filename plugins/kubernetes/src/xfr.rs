@@ -145,7 +145,7 @@ impl Transferer for ZoneTransfer {
         });
         for entry in services {
             if self.exposed(label(&entry.key, 1), &snap.namespaces) {
-                service_records(entry, zone, ttl, emit);
+                service_records(entry, zone, ttl, snap.endpoint_pod_names, emit);
             }
         }
         emit(&soa);
@@ -164,7 +164,13 @@ fn label(key: &[u8], i: usize) -> &[u8] {
 }
 
 /// The records of one Service (or ServiceImport).
-fn service_records(entry: &SvcEntry, zone: &Name, ttl: u32, emit: &mut dyn FnMut(&Record)) {
+fn service_records(
+    entry: &SvcEntry,
+    zone: &Name,
+    ttl: u32,
+    pod_names: bool,
+    emit: &mut dyn FnMut(&Record),
+) {
     let Some(svc) = &entry.service else { return };
     let Some(base) = NameBuf::new().wire(&entry.key).wire(SVC).zone(zone) else {
         return;
@@ -186,8 +192,8 @@ fn service_records(entry: &SvcEntry, zone: &Name, ttl: u32, emit: &mut dyn FnMut
         }
         SvcKind::ClusterIp | SvcKind::Headless => {
             for slice in entry.slices.iter() {
-                let weight = srv_weight(slice.addrs.len());
-                for a in slice.addrs.iter() {
+                let weight = srv_weight(slice.addr_count());
+                for a in slice.addrs(pod_names) {
                     let Some(ip) = a.ip else { continue };
                     emit(&address(base, ttl, ip));
                     let Some(host) = NameBuf::new()
@@ -198,8 +204,8 @@ fn service_records(entry: &SvcEntry, zone: &Name, ttl: u32, emit: &mut dyn FnMut
                         continue;
                     };
                     emit(&address(host, ttl, ip));
-                    for p in slice.ports.iter().filter(|p| !p.name.is_empty()) {
-                        if let Some(name) = port_name(&p.name, &p.proto, &base) {
+                    for p in slice.ports().filter(|p| !p.name.is_empty()) {
+                        if let Some(name) = port_name(p.name, p.proto, &base) {
                             emit(&srv(name, ttl, weight, p.port, host));
                         }
                     }

@@ -1,10 +1,9 @@
-//! Maps keyed by an object's own [`ObjectKey`].
+//! Sets of records found by the key they carry.
 //!
-//! The writer keeps every Service and EndpointSlice it was given, reduced; a
-//! `HashMap<ObjectKey, _>` would store each key a second time beside the record that already
-//! holds it. A
-//! [`KeyedSet`] stores only the value and finds it by the key inside, which at 100,000
-//! objects is several megabytes less per map.
+//! The writer keeps every Pod and EndpointSlice it was given; a `HashMap<ObjectKey, _>`
+//! would store each key a second time beside the record that already holds it. A
+//! [`KeyedSet`] or [`SliceSet`] stores only the value and finds it by the key inside, which
+//! at 100,000 objects is several megabytes less per map.
 
 use std::borrow::Borrow;
 use std::collections::HashSet;
@@ -15,6 +14,7 @@ use signpost_k8s_model::{ObjectKey, Pod};
 
 use super::pmap::FxBuild;
 use super::records::SliceRec;
+use signpost_kube::packed;
 
 /// A value that carries its own key.
 pub(crate) trait HasKey {
@@ -30,7 +30,7 @@ macro_rules! has_key {
         }
     )*};
 }
-has_key!(Pod, SliceRec);
+has_key!(Pod);
 
 /// A value hashed and compared by its key.
 struct ByKey<V>(V);
@@ -80,5 +80,65 @@ impl<V: HasKey> KeyedSet<V> {
 
     pub(crate) fn keys(&self) -> impl Iterator<Item = &ObjectKey> {
         self.0.iter().map(|v| v.0.object_key())
+    }
+}
+
+/// A slice hashed and compared by its packed key (namespace and name as the watch packs
+/// them), so the set is searched with the key's packed bytes and stores nothing but the
+/// shared slice.
+struct BySliceKey(SliceRec);
+
+impl Hash for BySliceKey {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.0.key_bytes().hash(h)
+    }
+}
+
+impl PartialEq for BySliceKey {
+    fn eq(&self, o: &Self) -> bool {
+        self.0.key_bytes() == o.0.key_bytes()
+    }
+}
+
+impl Eq for BySliceKey {}
+
+impl Borrow<[u8]> for BySliceKey {
+    fn borrow(&self) -> &[u8] {
+        self.0.key_bytes()
+    }
+}
+
+/// The slices the writer holds, found by key.
+#[derive(Default)]
+pub(crate) struct SliceSet(HashSet<BySliceKey, FxBuild>);
+
+impl SliceSet {
+    pub(crate) fn get(&self, key: &ObjectKey) -> Option<&SliceRec> {
+        self.get_packed(&packed::pack_key(key))
+    }
+
+    /// By the packed key (see [`SliceRec::key_bytes`]).
+    pub(crate) fn get_packed(&self, key: &[u8]) -> Option<&SliceRec> {
+        self.0.get(key).map(|v| &v.0)
+    }
+
+    /// Insert or replace; returns the slice replaced.
+    pub(crate) fn insert(&mut self, value: SliceRec) -> Option<SliceRec> {
+        self.0.replace(BySliceKey(value)).map(|v| v.0)
+    }
+
+    pub(crate) fn remove(&mut self, key: &ObjectKey) -> Option<SliceRec> {
+        self.0.take(&packed::pack_key(key)[..]).map(|v| v.0)
+    }
+
+    /// Every slice's key.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = ObjectKey> + '_ {
+        self.0.iter().map(|v| {
+            let (namespace, name) = (v.0.namespace(), v.0.name());
+            ObjectKey {
+                namespace: signpost_k8s_model::shared(namespace),
+                name: Arc::from(name),
+            }
+        })
     }
 }

@@ -49,14 +49,15 @@ use arc_swap::{ArcSwap, Guard};
 use signpost_k8s_model::{
     EndpointSlice, Event, Namespace, ObjectKey, Pod, Service, ServiceImport, Subscriber,
 };
+use signpost_kube::Packed;
 use signpost_wire::Name;
 
 use crate::config::{KubernetesConfig, PodMode};
 use crate::selector::Selector;
 
+pub(crate) use records::MCS_SERVICE_LABEL;
 pub(crate) use snapshot::Snapshot;
 use writer::Writer;
-pub(crate) use writer::MCS_SERVICE_LABEL;
 
 /// Which serials an event moves.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -264,7 +265,7 @@ impl Index {
         feed: Feeds,
         event: &Event<T>,
         key_of: fn(&T) -> ObjectKey,
-        keys: fn(&Writer) -> Vec<ObjectKey>,
+        keys: impl Fn(&Writer) -> Vec<ObjectKey>,
         change: impl Fn(&mut Writer, &ObjectKey, Option<Arc<T>>) -> Changed,
     ) {
         self.write(|w| match event {
@@ -311,33 +312,46 @@ impl Index {
         })
     }
 
-    /// The subscriber for the EndpointSlice watch.
-    pub fn endpoint_slices(self: &Arc<Self>) -> Arc<dyn Subscriber<EndpointSlice>> {
-        let me = Arc::clone(self);
-        Arc::new(move |e: &Event<EndpointSlice>| {
-            me.apply(
-                Feeds::SLICES,
-                e,
-                |s| s.key.clone(),
-                |w| w.slice_keys(false),
-                |w, k, o| w.change_slice(k, o, false),
-            )
-        })
+    /// The subscriber for the EndpointSlice watch: it keeps the watch's packed slices
+    /// (see [`records::SliceRec`]).
+    pub fn packed_endpoint_slices(self: &Arc<Self>) -> Arc<dyn Subscriber<Packed<EndpointSlice>>> {
+        self.slice_subscriber(Feeds::SLICES, false)
     }
 
     /// The subscriber for the MCS EndpointSlice watch (label
     /// `multicluster.kubernetes.io/service-name` exists).
-    pub fn mcs_endpoint_slices(self: &Arc<Self>) -> Arc<dyn Subscriber<EndpointSlice>> {
+    pub fn packed_mcs_endpoint_slices(
+        self: &Arc<Self>,
+    ) -> Arc<dyn Subscriber<Packed<EndpointSlice>>> {
+        self.slice_subscriber(Feeds::MCS_SLICES, true)
+    }
+
+    fn slice_subscriber(
+        self: &Arc<Self>,
+        feed: Feeds,
+        mcs: bool,
+    ) -> Arc<dyn Subscriber<Packed<EndpointSlice>>> {
         let me = Arc::clone(self);
-        Arc::new(move |e: &Event<EndpointSlice>| {
+        Arc::new(move |e: &Event<Packed<EndpointSlice>>| {
             me.apply(
-                Feeds::MCS_SLICES,
+                feed,
                 e,
-                |s| s.key.clone(),
-                |w| w.slice_keys(true),
-                |w, k, o| w.change_slice(k, o, true),
+                |s| s.key(),
+                move |w| w.slice_keys(mcs),
+                move |w, k, o| w.change_slice(k, o, mcs),
             )
         })
+    }
+
+    /// [`Index::packed_endpoint_slices`] for a source of model objects (tests): each slice
+    /// is packed as the watch would.
+    pub fn endpoint_slices(self: &Arc<Self>) -> Arc<dyn Subscriber<EndpointSlice>> {
+        packing(self.packed_endpoint_slices())
+    }
+
+    /// [`Index::packed_mcs_endpoint_slices`] for a source of model objects (tests).
+    pub fn mcs_endpoint_slices(self: &Arc<Self>) -> Arc<dyn Subscriber<EndpointSlice>> {
+        packing(self.packed_mcs_endpoint_slices())
     }
 
     /// The subscriber for the Pod watch (`pods verified`).
@@ -384,4 +398,24 @@ impl Index {
             )
         })
     }
+}
+
+/// A subscriber of model slices that packs each and hands it to `inner`.
+fn packing(
+    inner: Arc<dyn Subscriber<Packed<EndpointSlice>>>,
+) -> Arc<dyn Subscriber<EndpointSlice>> {
+    Arc::new(move |e: &Event<EndpointSlice>| {
+        let pack = |s: &EndpointSlice| Arc::new(Packed::new(s));
+        inner.on_event(&match e {
+            Event::Apply(s) => Event::Apply(pack(s)),
+            Event::Delete(s) => Event::Delete(pack(s)),
+            Event::Reset(all) => Event::Reset(
+                all.to_vec()
+                    .iter()
+                    .map(|s| pack(s))
+                    .collect::<Vec<_>>()
+                    .into(),
+            ),
+        })
+    })
 }

@@ -6,10 +6,18 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use signpost_k8s_model::{EndpointSlice, ObjectKey, Port, Service, ServiceImport, ServiceType};
+use signpost_k8s_model::{EndpointSlice, Port, Service, ServiceImport, ServiceType};
+use signpost_kube::packed::{self, Endpoints, PackedEndpoint, PackedSlice, Ports, Texts};
+use signpost_kube::Packed;
 use signpost_wire::Name;
 
-/// A Service, ServiceImport or EndpointSlice port. Name and protocol are compared
+/// Label naming the Service of an EndpointSlice.
+pub(crate) const SERVICE_LABEL: &str = "kubernetes.io/service-name";
+
+/// Label naming the Service of an MCS EndpointSlice.
+pub(crate) const MCS_SERVICE_LABEL: &str = "multicluster.kubernetes.io/service-name";
+
+/// A Service or ServiceImport port. Name and protocol are compared
 /// case-insensitively with the `_port._proto` labels of a query.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PortRec {
@@ -40,12 +48,20 @@ impl PortRec {
     /// CoreDNS's `matchPortAndProtocol`: an empty request part matches anything.
     #[inline]
     pub(crate) fn matches(&self, port: &[u8], proto: &[u8]) -> bool {
-        (port.is_empty() || self.name.as_bytes().eq_ignore_ascii_case(port))
-            && (proto.is_empty() || self.proto.as_bytes().eq_ignore_ascii_case(proto))
+        self.as_ref().matches(port, proto)
+    }
+
+    /// Borrowed, as slice ports are read.
+    pub(crate) fn as_ref(&self) -> PortRef<'_> {
+        PortRef {
+            name: &self.name,
+            proto: &self.proto,
+            port: self.port,
+        }
     }
 }
 
-/// Ports of a slice or Service, with the -1 sentinel when there are none.
+/// Ports of a Service, with the -1 sentinel when there are none.
 fn ports_or_sentinel(ports: &[Port]) -> Arc<[PortRec]> {
     if ports.is_empty() {
         return shared_ports(vec![PortRec::sentinel()]);
@@ -113,210 +129,288 @@ pub(crate) fn canonical(text: &str) -> Option<IpAddr> {
     (ip_text(ip, &mut buf)? == text.as_bytes()).then_some(ip)
 }
 
-/// How an address is listed in the reverse map.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PtrForm {
-    /// Not listed: not an IP written as Go prints it.
-    No,
-    /// Under `ip`.
-    Ip,
-    /// Under `ip` as an IPv4-mapped IPv6 address (written `::ffff:a.b.c.d`).
-    Mapped,
-}
-
-/// One ready endpoint address.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct AddrRec {
+/// One ready endpoint address of a slice, read out of the packed slice.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AddrRec<'a> {
     /// The address, when it is an IP (FQDN-type slices carry names, which are not served).
     pub(crate) ip: Option<IpAddr>,
-    ptr: PtrForm,
-    /// The endpoint's DNS label (spec §6.3), as written.
-    pub(crate) host: Label,
-    /// What few addresses have; `None` when all of it is empty.
-    extra: Option<Box<AddrExtra>>,
+    /// The address as written.
+    pub(crate) text: &'a str,
+    /// The endpoint's DNS label (spec §6.3).
+    pub(crate) host: Host<'a>,
+    /// The endpoint's topology zone, as written.
+    zone: &'a str,
 }
 
-/// The parts of an address most do not have.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct AddrExtra {
-    /// The address as written, when that is not the IP in Go's form (then the IP and the
-    /// form say how it was written). Only compared, to tell changed slices apart.
-    odd_text: Option<Arc<str>>,
-    /// Lower-cased topology zone ("" when unset or `zonal` is off).
-    zone: Box<str>,
-}
-
-impl AddrRec {
-    fn new(text: &Arc<str>, host: Box<[u8]>, zone: Box<str>) -> AddrRec {
-        let ip = parse_ip(text);
-        let ptr = match (canonical(text), ip) {
-            (Some(c), Some(ip)) if c == ip => PtrForm::Ip,
-            (Some(_), Some(_)) => PtrForm::Mapped,
-            _ => PtrForm::No,
-        };
-        let extra = AddrExtra {
-            odd_text: (ptr == PtrForm::No).then(|| text.clone()),
-            zone,
-        };
+impl<'a> AddrRec<'a> {
+    fn new(text: &'a str, ep: &PackedEndpoint<'a>, pod_names: bool) -> AddrRec<'a> {
         AddrRec {
-            ip,
-            ptr,
-            host: Label::new(host),
-            extra: (extra != AddrExtra::default()).then(|| Box::new(extra)),
+            ip: parse_ip(text),
+            text,
+            host: endpoint_host(ep.hostname, ep.target_ref_name, text, pod_names),
+            zone: ep.zone,
         }
     }
 
-    /// Lower-cased topology zone ("" when unset or `zonal` is off).
-    pub(crate) fn zone(&self) -> &str {
-        self.extra.as_ref().map_or("", |e| &e.zone)
+    /// The topology zone as written (compare it case-insensitively).
+    pub(crate) fn zone(&self) -> &'a str {
+        self.zone
     }
 
-    /// The IP the reverse map lists this address under (the address exactly as written).
+    /// The IP the reverse map lists this address under: the address exactly as written,
+    /// when that is an IP as Go prints it (an IPv4-mapped address stays IPv6).
     pub(crate) fn ptr_ip(&self) -> Option<IpAddr> {
-        match (self.ptr, self.ip) {
-            (PtrForm::Ip, ip) => ip,
-            (PtrForm::Mapped, Some(IpAddr::V4(v4))) => Some(IpAddr::V6(v4.to_ipv6_mapped())),
-            _ => None,
-        }
-    }
-
-    /// Same address, written the same way.
-    pub(crate) fn same_text(&self, o: &AddrRec) -> bool {
-        let odd = |a: &AddrRec| a.extra.as_ref().and_then(|e| e.odd_text.clone());
-        self.ip == o.ip && self.ptr == o.ptr && odd(self) == odd(o)
+        canonical(self.text)
     }
 }
 
-/// Bytes kept inline when short (an IPv4 address with dashes, most hostnames), else boxed.
-#[derive(Debug, Clone)]
-pub(crate) enum Label {
-    Inline { len: u8, bytes: [u8; 22] },
-    Boxed(Box<[u8]>),
+/// An endpoint's DNS label: borrowed from the slice (its hostname or pod name), or its IP
+/// with dashes, made on the stack.
+#[derive(Clone, Copy)]
+pub(crate) enum Host<'a> {
+    Text(&'a [u8]),
+    Dashed { len: u8, bytes: [u8; 47] },
 }
 
-impl Label {
-    fn new(b: Box<[u8]>) -> Label {
-        if b.len() <= 22 {
-            let mut bytes = [0u8; 22];
-            bytes[..b.len()].copy_from_slice(&b);
-            Label::Inline {
-                len: b.len() as u8,
-                bytes,
-            }
-        } else {
-            Label::Boxed(b)
+impl std::fmt::Debug for Host<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self))
+    }
+}
+
+impl std::ops::Deref for Host<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Host::Text(t) => t,
+            Host::Dashed { len, bytes } => &bytes[..*len as usize],
         }
     }
 }
 
-impl PartialEq for Label {
-    fn eq(&self, o: &Label) -> bool {
+impl PartialEq for Host<'_> {
+    fn eq(&self, o: &Host<'_>) -> bool {
         **self == **o
     }
 }
 
-impl Eq for Label {}
+impl Eq for Host<'_> {}
 
-impl std::hash::Hash for Label {
+impl std::hash::Hash for Host<'_> {
     fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
         (**self).hash(h)
     }
 }
 
-impl std::ops::Deref for Label {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        match self {
-            Label::Inline { len, bytes } => &bytes[..*len as usize],
-            Label::Boxed(b) => b,
-        }
-    }
-}
-
-/// An EndpointSlice (plain or MCS), reduced: all the index keeps of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SliceRec {
-    pub(crate) key: ObjectKey,
-    /// The Service it belongs to (its service-name label; "" without one).
-    pub(crate) service: Arc<str>,
-    pub(crate) ports: Arc<[PortRec]>,
-    /// Ready addresses, in slice order.
-    pub(crate) addrs: Few<AddrRec>,
-    /// MCS source cluster ("" when absent or not an MCS slice).
-    pub(crate) cluster: Box<[u8]>,
-}
-
-/// How endpoint hostnames and zones are derived.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct SliceOptions {
-    pub(crate) endpoint_pod_names: bool,
-    pub(crate) zonal: bool,
-}
-
 /// The label an endpoint answers to: its `hostname`, else (with `endpoint_pod_names`) its
 /// pod's name when shorter than 64, else its IP with dashes (`10-0-0-1`, `fd00--1`, and a
-/// trailing `-` completed to `-0`).
-pub(crate) fn endpoint_host(
-    hostname: &str,
-    target_ref: &str,
+/// trailing `-` completed to `-0`). A name-type address too long to dash in place gets no
+/// label (names are never served).
+pub(crate) fn endpoint_host<'a>(
+    hostname: &'a str,
+    target_ref: &'a str,
     addr: &str,
     pod_names: bool,
-) -> Box<[u8]> {
+) -> Host<'a> {
     if !hostname.is_empty() {
-        return hostname.as_bytes().into();
+        return Host::Text(hostname.as_bytes());
     }
     if pod_names && !target_ref.is_empty() && target_ref.len() < 64 {
-        return target_ref.as_bytes().into();
+        return Host::Text(target_ref.as_bytes());
     }
-    if addr.contains('.') {
-        return addr.replace('.', "-").into_bytes().into();
+    let (from, trailing) = if addr.contains('.') {
+        (b'.', false)
+    } else if addr.contains(':') {
+        (b':', addr.ends_with(':'))
+    } else {
+        return Host::Text(b"");
+    };
+    let mut bytes = [0u8; 47];
+    let n = addr.len() + usize::from(trailing);
+    if n > bytes.len() {
+        return Host::Text(b"");
     }
-    if addr.contains(':') {
-        let mut s = addr.replace(':', "-");
-        if s.ends_with('-') {
-            s.push('0');
-        }
-        return s.into_bytes().into();
+    for (o, &b) in bytes.iter_mut().zip(addr.as_bytes()) {
+        *o = if b == from { b'-' } else { b };
     }
-    Box::new([])
+    if trailing {
+        bytes[n - 1] = b'0';
+    }
+    Host::Dashed {
+        len: n as u8,
+        bytes,
+    }
 }
 
+/// A port of a slice (read from its packed form) or of a Service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PortRef<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) proto: &'a str,
+    /// The port, or -1 for "no ports".
+    pub(crate) port: i32,
+}
+
+impl PortRef<'_> {
+    /// CoreDNS's `matchPortAndProtocol`: an empty request part matches anything.
+    #[inline]
+    pub(crate) fn matches(&self, port: &[u8], proto: &[u8]) -> bool {
+        (port.is_empty() || self.name.as_bytes().eq_ignore_ascii_case(port))
+            && (proto.is_empty() || self.proto.as_bytes().eq_ignore_ascii_case(proto))
+    }
+}
+
+/// An EndpointSlice (plain or MCS) as the watch keeps it: its packed bytes, shared with the
+/// watch. At 100,000 slices a reduced copy per slice was the index's largest cost; instead,
+/// what a query needs (ready addresses, their labels, the ports) is read out of the bytes
+/// in place when it asks, without allocating.
+#[derive(Clone)]
+pub(crate) struct SliceRec(Arc<[u8]>);
+
+impl std::fmt::Debug for SliceRec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SliceRec({}/{})", self.namespace(), self.name())
+    }
+}
+
+impl PartialEq for SliceRec {
+    fn eq(&self, o: &SliceRec) -> bool {
+        self.0 == o.0
+    }
+}
+
+impl Eq for SliceRec {}
+
 impl SliceRec {
-    /// Reduce a slice: ready (or unset) endpoints only, one entry per address.
-    pub(crate) fn build(
-        slice: &EndpointSlice,
-        service: Arc<str>,
-        opts: SliceOptions,
-        mcs: bool,
-    ) -> SliceRec {
-        let mut addrs = Vec::new();
-        for ep in slice.endpoints.iter().filter(|e| e.is_ready()) {
-            for a in &ep.addresses {
-                let host = endpoint_host(
-                    &ep.hostname,
-                    &ep.target_ref_name,
-                    a,
-                    opts.endpoint_pod_names,
-                );
-                let zone = if opts.zonal {
-                    ep.zone.to_ascii_lowercase().into()
-                } else {
-                    "".into()
-                };
-                addrs.push(AddrRec::new(a, host, zone));
-            }
+    /// The slice a watch delivered; `None` if its bytes are not a packed slice (never
+    /// expected: they come from the watch's own packing).
+    pub(crate) fn new(p: &Packed<EndpointSlice>) -> Option<SliceRec> {
+        PackedSlice::read(p.bytes())?;
+        Some(SliceRec(Arc::clone(p.bytes())))
+    }
+
+    /// The very same packed object (not merely equal bytes).
+    pub(crate) fn same_bytes(&self, o: &SliceRec) -> bool {
+        Arc::ptr_eq(&self.0, &o.0)
+    }
+
+    fn head(&self) -> PackedSlice<'_> {
+        PackedSlice::read(&self.0).unwrap_or_else(PackedSlice::empty)
+    }
+
+    /// The slice's packed key (what the writer finds it by).
+    pub(crate) fn key_bytes(&self) -> &[u8] {
+        &self.0[..packed::key_len(&self.0)]
+    }
+
+    pub(crate) fn namespace(&self) -> &str {
+        packed::key_texts(&self.0).0
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        packed::key_texts(&self.0).1
+    }
+
+    /// The Service it belongs to: for an MCS slice its MCS service-name label; for a plain
+    /// one its `kubernetes.io/service-name` label ("" without one, as CoreDNS indexes it;
+    /// the model's `service_name` when the object came without any labels).
+    pub(crate) fn service(&self, mcs: bool) -> &str {
+        let h = self.head();
+        if mcs {
+            return h.label(MCS_SERVICE_LABEL).unwrap_or("");
         }
-        SliceRec {
-            key: slice.key.clone(),
-            service,
-            ports: ports_or_sentinel(&slice.ports),
-            addrs: addrs.into_iter().collect(),
-            cluster: if mcs {
-                slice.source_cluster.as_bytes().into()
-            } else {
-                Box::new([])
-            },
+        match h.label(SERVICE_LABEL) {
+            Some(name) => name,
+            None if h.has_no_labels() => h.service_name,
+            None => "",
+        }
+    }
+
+    /// The value of label `key`.
+    pub(crate) fn label(&self, key: &str) -> Option<&str> {
+        self.head().label(key)
+    }
+
+    /// MCS source cluster ("" when absent).
+    pub(crate) fn cluster(&self) -> &[u8] {
+        self.head().source_cluster.as_bytes()
+    }
+
+    /// The ports (one with port -1 when the slice has none, as CoreDNS keeps it).
+    pub(crate) fn ports(&self) -> SlicePorts<'_> {
+        let ports = self.head().ports();
+        let sentinel = ports.clone().next().is_none();
+        SlicePorts { ports, sentinel }
+    }
+
+    /// Ready (or unset) addresses, in slice order.
+    pub(crate) fn addrs(&self, pod_names: bool) -> Addrs<'_> {
+        Addrs {
+            endpoints: self.head().endpoints(),
+            current: None,
+            pod_names,
+        }
+    }
+
+    /// Number of ready addresses.
+    pub(crate) fn addr_count(&self) -> usize {
+        self.head()
+            .endpoints()
+            .filter(|e| e.is_ready())
+            .map(|e| e.addresses().count())
+            .sum()
+    }
+}
+
+/// The ports of a slice, with the -1 sentinel when it has none.
+#[derive(Clone)]
+pub(crate) struct SlicePorts<'a> {
+    ports: Ports<'a>,
+    sentinel: bool,
+}
+
+impl<'a> Iterator for SlicePorts<'a> {
+    type Item = PortRef<'a>;
+
+    fn next(&mut self) -> Option<PortRef<'a>> {
+        if std::mem::take(&mut self.sentinel) {
+            return Some(PortRef {
+                name: "",
+                proto: "",
+                port: -1,
+            });
+        }
+        self.ports.next().map(|p| PortRef {
+            name: p.name,
+            proto: p.protocol,
+            port: p.port,
+        })
+    }
+}
+
+/// The ready addresses of a slice.
+#[derive(Clone)]
+pub(crate) struct Addrs<'a> {
+    endpoints: Endpoints<'a>,
+    current: Option<(PackedEndpoint<'a>, Texts<'a>)>,
+    pod_names: bool,
+}
+
+impl<'a> Iterator for Addrs<'a> {
+    type Item = AddrRec<'a>;
+
+    fn next(&mut self) -> Option<AddrRec<'a>> {
+        loop {
+            if let Some((ep, texts)) = &mut self.current {
+                if let Some(t) = texts.next() {
+                    return Some(AddrRec::new(t, ep, self.pod_names));
+                }
+            }
+            let ep = self.endpoints.next()?;
+            if ep.is_ready() {
+                self.current = Some((ep, ep.addresses()));
+            }
         }
     }
 }
@@ -536,7 +630,7 @@ pub(crate) struct SvcEntry {
     pub(crate) key: Arc<[u8]>,
     pub(crate) service: Option<SvcData>,
     /// Slices, sorted by name.
-    pub(crate) slices: Few<Arc<SliceRec>>,
+    pub(crate) slices: Few<SliceRec>,
     /// Ready addresses over all slices (for `ignore empty_service`).
     pub(crate) ready_total: usize,
     /// Which addresses repeat an earlier one; `None` when none does (the common case).
@@ -566,12 +660,13 @@ impl SvcEntry {
     pub(crate) fn build(
         key: Arc<[u8]>,
         service: Option<SvcData>,
-        slices: Vec<Arc<SliceRec>>,
+        slices: Vec<SliceRec>,
+        pod_names: bool,
     ) -> SvcEntry {
-        let ready_total = slices.iter().map(|s| s.addrs.len()).sum();
-        let all = || slices.iter().flat_map(|s| s.addrs.iter());
+        let ready_total = slices.iter().map(|s| s.addr_count()).sum();
+        let all = || slices.iter().flat_map(|s| s.addrs(pod_names));
         let ip = repeats(all().map(|a| a.ip));
-        let host = repeats(all().map(|a| Some(&a.host)));
+        let host = repeats(all().map(|a| Some(a.host)));
         let repeat = (!ip.is_empty() || !host.is_empty()).then(|| Box::new(Repeats { ip, host }));
         SvcEntry {
             key,
@@ -632,7 +727,7 @@ mod tests {
     #[test]
     fn endpoint_hosts() {
         let h = |host: &str, tr: &str, ip: &str, pn: bool| {
-            String::from_utf8(endpoint_host(host, tr, ip, pn).into()).unwrap()
+            String::from_utf8(endpoint_host(host, tr, ip, pn).to_vec()).unwrap()
         };
         assert_eq!(h("web-0", "pod", "10.0.0.1", true), "web-0");
         assert_eq!(h("", "pod-a", "10.0.0.1", true), "pod-a");

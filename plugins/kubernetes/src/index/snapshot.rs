@@ -9,24 +9,24 @@ use signpost_k8s_model::ObjectKey;
 use signpost_wire::Name;
 
 use super::pmap::{FxBuild, PMap};
-use super::records::{SliceRec, SvcEntry};
+use super::records::{Host, SliceRec, SvcEntry};
 
 /// One PTR target for an IP: the record it comes from. The target name is made when a query
 /// asks (`<svc>.<ns>.svc.<zone>`, or `<endpoint>.<svc>.<ns>.svc.<zone>`) rather than
-/// stored: two words per IP instead of a name.
+/// stored: a few words per IP instead of a name.
 #[derive(Debug, Clone)]
 pub(crate) enum PtrTarget {
     /// The Service of this entry has this cluster IP.
     Service(Arc<SvcEntry>),
-    /// Ready address number `.1` of a slice.
-    Endpoint(Arc<SliceRec>, u32),
+    /// Ready address number `.1` of a (plain) slice.
+    Endpoint(SliceRec, u32),
 }
 
 impl PartialEq for PtrTarget {
     fn eq(&self, o: &Self) -> bool {
         match (self, o) {
             (PtrTarget::Service(a), PtrTarget::Service(b)) => Arc::ptr_eq(a, b),
-            (PtrTarget::Endpoint(a, i), PtrTarget::Endpoint(b, j)) => Arc::ptr_eq(a, b) && i == j,
+            (PtrTarget::Endpoint(a, i), PtrTarget::Endpoint(b, j)) => a.same_bytes(b) && i == j,
             _ => false,
         }
     }
@@ -45,37 +45,42 @@ impl PtrTarget {
     pub(crate) fn namespace(&self) -> &[u8] {
         match self {
             PtrTarget::Service(e) => e.namespace(),
-            PtrTarget::Endpoint(s, _) => s.key.namespace.as_bytes(),
+            PtrTarget::Endpoint(s, _) => s.namespace().as_bytes(),
         }
     }
 
-    /// The labels of the target name below the zone.
-    fn labels(&self) -> [&[u8]; 4] {
+    /// The labels of the target name below the zone: the endpoint's (empty for a Service),
+    /// then the Service's, the namespace and `svc`.
+    fn labels(&self, pod_names: bool) -> (Host<'_>, [&[u8]; 3]) {
         match self {
-            PtrTarget::Service(e) => [b"", e.name(), e.namespace(), b"svc"],
-            PtrTarget::Endpoint(s, i) => [
-                s.addrs.get(*i as usize).map_or(&[][..], |a| &a.host[..]),
-                s.service.as_bytes(),
-                s.key.namespace.as_bytes(),
-                b"svc",
-            ],
+            PtrTarget::Service(e) => (Host::Text(b""), [e.name(), e.namespace(), b"svc"]),
+            PtrTarget::Endpoint(s, i) => (
+                s.addrs(pod_names)
+                    .nth(*i as usize)
+                    .map_or(Host::Text(b""), |a| a.host),
+                [
+                    s.service(false).as_bytes(),
+                    s.namespace().as_bytes(),
+                    b"svc",
+                ],
+            ),
         }
     }
 
     /// Whether two targets name the same name.
-    pub(crate) fn same_name(&self, o: &PtrTarget) -> bool {
-        self.labels() == o.labels()
+    pub(crate) fn same_name(&self, o: &PtrTarget, pod_names: bool) -> bool {
+        self.labels(pod_names) == o.labels(pod_names)
     }
 
     /// The target name in `zone`; `None` when the object's names do not make a valid DNS
     /// name.
-    pub(crate) fn name(&self, zone: &Name) -> Option<Name> {
-        let labels = self.labels();
-        // A Service's name has no endpoint label.
-        let skip = usize::from(self.is_service());
+    pub(crate) fn name(&self, zone: &Name, pod_names: bool) -> Option<Name> {
+        let (host, rest) = self.labels(pod_names);
         let mut buf = [0u8; 255];
         let mut n = 0;
-        for l in &labels[skip..] {
+        // A Service's name has no endpoint label.
+        let first = (!self.is_service()).then_some(&*host);
+        for l in first.into_iter().chain(rest) {
             if l.is_empty() || l.len() > 63 || n + 1 + l.len() > buf.len() {
                 return None;
             }
@@ -230,6 +235,9 @@ pub(crate) struct Snapshot {
     pub(crate) ptr: PtrMap,
     /// The zone PTR targets are named in.
     pub(crate) primary_zone: Name,
+    /// `endpoint_pod_names`: how endpoint labels are made (slices are read as queries
+    /// ask, so the label is made then).
+    pub(crate) endpoint_pod_names: bool,
     /// `status.podIP` text → the pods with it.
     pub(crate) pods: PMap<Arc<[u8]>, Arc<[ObjectKey]>>,
     /// Namespaces that exist (after `namespace_labels`).
@@ -249,7 +257,6 @@ pub(crate) struct Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::records::AddrRec;
     use std::mem::size_of;
 
     /// What a cluster of 100,000 Services costs is mostly these records times the number of
@@ -257,9 +264,14 @@ mod tests {
     /// on purpose (and re-measure `bench/cluster-vs-knot.sh`'s memory phase).
     #[test]
     fn records_stay_compact() {
-        assert!(size_of::<PtrEntry>() <= 16, "a reverse entry is two words");
-        assert!(size_of::<AddrRec>() <= 56);
-        assert!(size_of::<SliceRec>() <= 136);
-        assert!(size_of::<SvcEntry>() <= 104);
+        assert!(
+            size_of::<PtrEntry>() <= 24,
+            "a reverse entry is three words"
+        );
+        assert!(
+            size_of::<SliceRec>() <= 16,
+            "a slice is the watch's packed bytes"
+        );
+        assert!(size_of::<SvcEntry>() <= 112);
     }
 }

@@ -13,32 +13,30 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use signpost_k8s_model::{EndpointSlice, Namespace, ObjectKey, Pod, Service, ServiceImport};
+use signpost_kube::Packed;
 
-use super::keyed::KeyedSet;
+use super::keyed::{KeyedSet, SliceSet};
 use super::pmap::{FxBuild, PMap};
 
 type HashMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
 type HashSet<K> = std::collections::HashSet<K, FxBuild>;
-use super::records::{wire_key, SliceOptions, SliceRec, SvcData, SvcEntry};
+use super::records::{wire_key, SliceRec, SvcData, SvcEntry, MCS_SERVICE_LABEL};
 use super::snapshot::{NameSet, NsAddr, PtrMap, PtrTarget, Snapshot};
 use super::{Changed, IndexOptions};
-
-/// Label naming the Service of an MCS EndpointSlice.
-pub(crate) const MCS_SERVICE_LABEL: &str = "multicluster.kubernetes.io/service-name";
 
 /// `(namespace, service name)`: the identity of an entry.
 type SvcKey = (Arc<str>, Arc<str>);
 
-/// A plain or MCS slice store: each slice, reduced. Which slices a Service has is read from
-/// its entry in the snapshot (plus the ones added since the last flush), so no second map
-/// from Services to slices is kept.
-type Slices = KeyedSet<Arc<SliceRec>>;
+/// A plain or MCS slice store: each slice as the watch keeps it. Which slices a Service has
+/// is read from its entry in the snapshot (plus the ones added since the last flush), so no
+/// second map from Services to slices is kept.
+type Slices = SliceSet;
 
 /// What changed under one `<svc>.<ns>` name since the last flush.
 #[derive(Default)]
 struct Touched {
     /// Slices added (or replaced) here.
-    slices: Vec<Arc<SliceRec>>,
+    slices: Vec<SliceRec>,
     /// The Service's new state, when it changed (`Some(None)`: it is gone).
     service: Option<Option<SvcData>>,
 }
@@ -65,25 +63,6 @@ fn svc_key_of(key: &ObjectKey) -> SvcKey {
     (key.namespace.clone(), key.name.clone())
 }
 
-/// Label naming the Service of an EndpointSlice.
-const SERVICE_LABEL: &str = "kubernetes.io/service-name";
-
-/// Service name of an MCS slice: its MCS label, which the watch also selects on.
-fn mcs_service(slice: &EndpointSlice) -> Option<Arc<str>> {
-    slice.labels.get(MCS_SERVICE_LABEL).cloned()
-}
-
-/// Service name of a plain slice: its `kubernetes.io/service-name` label ("" without one,
-/// as CoreDNS indexes it). The model's `service_name` prefers the MCS label, so it is only
-/// used for objects that came without labels.
-fn plain_service(slice: &EndpointSlice) -> Arc<str> {
-    match slice.labels.get(SERVICE_LABEL) {
-        Some(name) => name.clone(),
-        None if slice.labels.is_empty() => slice.service_name.clone(),
-        None => Arc::from(""),
-    }
-}
-
 impl Writer {
     pub(crate) fn new(opts: IndexOptions) -> Writer {
         Writer {
@@ -98,15 +77,9 @@ impl Writer {
             namespaces_dirty: false,
             working: Snapshot {
                 primary_zone: opts.primary_zone,
+                endpoint_pod_names: opts.endpoint_pod_names,
                 ..Snapshot::default()
             },
-        }
-    }
-
-    fn slice_opts(&self) -> SliceOptions {
-        SliceOptions {
-            endpoint_pod_names: self.opts.endpoint_pod_names,
-            zonal: self.opts.zonal,
         }
     }
 
@@ -203,27 +176,28 @@ impl Writer {
 
     pub(crate) fn slice_keys(&self, mcs: bool) -> Vec<ObjectKey> {
         let store = if mcs { &self.mc_slices } else { &self.slices };
-        store.keys().cloned().collect()
+        store.keys().collect()
     }
 
     pub(crate) fn change_slice(
         &mut self,
         key: &ObjectKey,
-        new: Option<Arc<EndpointSlice>>,
+        new: Option<Arc<Packed<EndpointSlice>>>,
         mcs: bool,
     ) -> Changed {
         if !mcs && self.opts.noendpoints {
             return Changed::NOTHING;
         }
-        let opts = self.slice_opts();
-        let new = new.filter(|s| self.labels_ok(&s.labels)).and_then(|s| {
-            let service = if mcs {
-                mcs_service(&s)?
-            } else {
-                plain_service(&s)
-            };
-            Some(Arc::new(SliceRec::build(&s, service, opts, mcs)))
-        });
+        let pod_names = self.opts.endpoint_pod_names;
+        // The `labels` selector is applied by the API server too; here it is checked again
+        // for sources that do not (manifests), on the unpacked labels.
+        let new = new
+            .filter(|p| {
+                self.opts.labels.is_none() || p.unpack().is_some_and(|s| self.labels_ok(&s.labels))
+            })
+            .and_then(|p| SliceRec::new(&p))
+            // An MCS slice names its Service with the MCS label, which the watch selects on.
+            .filter(|r| !mcs || r.label(MCS_SERVICE_LABEL).is_some());
         let store = if mcs {
             &mut self.mc_slices
         } else {
@@ -243,17 +217,12 @@ impl Writer {
         } else {
             &mut self.dirty
         };
+        let svc_key = |r: &SliceRec| (Arc::from(r.namespace()), Arc::from(r.service(mcs)));
         if let Some(o) = &old {
-            dirty
-                .entry((o.key.namespace.clone(), o.service.clone()))
-                .or_default();
+            dirty.entry(svc_key(o)).or_default();
         }
         if let Some(n) = &new {
-            dirty
-                .entry((n.key.namespace.clone(), n.service.clone()))
-                .or_default()
-                .slices
-                .push(n.clone());
+            dirty.entry(svc_key(n)).or_default().slices.push(n.clone());
         }
         let changed = match (&old, &new) {
             (None, None) => return Changed::NOTHING,
@@ -265,17 +234,17 @@ impl Writer {
                 multicluster: mcs,
             },
             (Some(o), Some(n)) => {
-                let same = slices_equivalent(o, n, self.opts.zonal);
+                let same = slices_equivalent(o, n, self.opts.zonal, pod_names);
                 Changed {
                     internal: !mcs && !same,
                     external: false,
-                    multicluster: mcs && (!same || o.cluster != n.cluster),
+                    multicluster: mcs && (!same || o.cluster() != n.cluster()),
                 }
             }
         };
         if !mcs {
             if let Some(r) = &old {
-                for (i, a) in r.addrs.iter().enumerate() {
+                for (i, a) in r.addrs(pod_names).enumerate() {
                     if let Some(ip) = a.ptr_ip() {
                         self.working
                             .ptr
@@ -284,7 +253,7 @@ impl Writer {
                 }
             }
             if let Some(r) = &new {
-                for (i, a) in r.addrs.iter().enumerate() {
+                for (i, a) in r.addrs(pod_names).enumerate() {
                     if let Some(ip) = a.ptr_ip() {
                         self.working
                             .ptr
@@ -438,22 +407,22 @@ impl Writer {
             let Some(entry) = self.working.ptr.get(lip) else {
                 continue;
             };
-            let mut seen: Vec<&ObjectKey> = Vec::new();
+            let mut seen: Vec<&[u8]> = Vec::new();
             for t in entry.endpoints() {
                 let PtrTarget::Endpoint(rec, _) = t else {
                     continue;
                 };
-                if seen.contains(&&rec.key) {
+                if seen.contains(&rec.key_bytes()) {
                     continue;
                 }
-                seen.push(&rec.key);
+                seen.push(rec.key_bytes());
                 found = true;
-                let Some(wire) = wire_key(&rec.service, &rec.key.namespace) else {
+                let Some(wire) = wire_key(rec.service(false), rec.namespace()) else {
                     continue;
                 };
                 if let Some(e) = self.working.entries.get(&wire[..]) {
                     if let Some(svc) = &e.service {
-                        out.push((&**e, svc, &**rec));
+                        out.push((&**e, svc, rec));
                     }
                 }
             }
@@ -469,7 +438,7 @@ impl Writer {
         for (entry, svc, rec) in own {
             let base: Box<[u8]> = [&entry.key[..], b"\x03svc"].concat().into();
             if svc.headless() {
-                for a in rec.addrs.iter() {
+                for a in rec.addrs(self.opts.endpoint_pod_names) {
                     let (Some(ip), Some(host)) = (a.ip, full_label_list(&[&a.host])) else {
                         continue;
                     };
@@ -514,7 +483,7 @@ impl Writer {
             let externals = || svc.externals().iter().filter_map(|e| e.ip);
             plain.extend(externals());
             if svc.headless() {
-                headless.extend(rec.addrs.iter().filter_map(|a| a.ip));
+                headless.extend(rec.addrs(false).filter_map(|a| a.ip));
             } else {
                 headless.extend(externals());
             }
@@ -527,15 +496,25 @@ impl Writer {
     /// Rebuild every dirty entry and the derived views; true when anything changed.
     pub(crate) fn flush(&mut self) {
         let dirty = std::mem::take(&mut self.dirty);
+        let pod_names = self.opts.endpoint_pod_names;
         rebuild(
             &mut self.working.entries,
             Some(&mut self.working.ptr),
             dirty,
             &self.slices,
+            false,
+            pod_names,
         );
         // ServiceImports have no reverse entries.
         let dirty = std::mem::take(&mut self.dirty_mc);
-        rebuild(&mut self.working.mc_entries, None, dirty, &self.mc_slices);
+        rebuild(
+            &mut self.working.mc_entries,
+            None,
+            dirty,
+            &self.mc_slices,
+            true,
+            pod_names,
+        );
         if std::mem::take(&mut self.namespaces_dirty) {
             let set: NameSet = self
                 .namespaces
@@ -566,6 +545,8 @@ fn rebuild(
     mut ptr: Option<&mut PtrMap>,
     dirty: Dirty,
     slices: &Slices,
+    mcs: bool,
+    pod_names: bool,
 ) {
     for ((namespace, name), touched) in dirty {
         let Some(wire) = wire_key(&name, &namespace) else {
@@ -574,23 +555,26 @@ fn rebuild(
         // Queries are matched in lower case; a slice belongs here when its service-name
         // label is exactly this name, as CoreDNS looks endpoints up.
         let label = &wire[1..1 + wire[0] as usize];
-        let current = |s: &&Arc<SliceRec>| {
-            s.service.as_bytes() == label && slices.get(&s.key).is_some_and(|c| Arc::ptr_eq(c, s))
+        let current = |s: &&SliceRec| {
+            s.service(mcs).as_bytes() == label
+                && slices
+                    .get_packed(s.key_bytes())
+                    .is_some_and(|c| c.same_bytes(s))
         };
         let old = entries.get(&wire[..]).cloned();
-        let mut list: Vec<Arc<SliceRec>> = old
+        let mut list: Vec<SliceRec> = old
             .as_ref()
             .map(|e| e.slices.iter().filter(current).cloned().collect())
             .unwrap_or_default();
         list.extend(touched.slices.iter().filter(current).cloned());
-        list.sort_by(|a, b| a.key.name.cmp(&b.key.name));
-        list.dedup_by(|a, b| Arc::ptr_eq(a, b));
+        list.sort_by(|a, b| a.name().cmp(b.name()));
+        list.dedup_by(|a, b| a.same_bytes(b));
         let service = match touched.service {
             Some(s) => s,
             None => old.as_ref().and_then(|e| e.service.clone()),
         };
         let new = (service.is_some() || !list.is_empty())
-            .then(|| Arc::new(SvcEntry::build(wire.clone(), service, list)));
+            .then(|| Arc::new(SvcEntry::build(wire.clone(), service, list, pod_names)));
         match &new {
             Some(e) => entries.insert(wire, e.clone()),
             None => entries.remove(&wire[..]),
@@ -684,11 +668,12 @@ fn service_modified(o: &SvcData, n: &SvcData) -> Changed {
 
 /// CoreDNS's `endpointsEquivalent` on the reduced slices: same ready addresses (IP and
 /// label, by position), same ports, and (with `zonal`) the same zones.
-fn slices_equivalent(a: &SliceRec, b: &SliceRec, zonal: bool) -> bool {
-    a.ports == b.ports
-        && a.addrs.len() == b.addrs.len()
-        && a.addrs
-            .iter()
-            .zip(b.addrs.iter())
-            .all(|(x, y)| x.same_text(y) && x.host == y.host && (!zonal || x.zone() == y.zone()))
+fn slices_equivalent(a: &SliceRec, b: &SliceRec, zonal: bool, pod_names: bool) -> bool {
+    a.ports().eq(b.ports())
+        && a.addr_count() == b.addr_count()
+        && a.addrs(pod_names).zip(b.addrs(pod_names)).all(|(x, y)| {
+            x.text == y.text
+                && x.host == y.host
+                && (!zonal || x.zone().eq_ignore_ascii_case(y.zone()))
+        })
 }

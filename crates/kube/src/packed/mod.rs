@@ -14,7 +14,12 @@
 //! object starts with its [`ObjectKey`], so the key can be read without unpacking the rest.
 
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
+
+mod slice;
+
+pub use slice::{Endpoints, PackedEndpoint, PackedPort, PackedSlice, Ports, Texts};
 
 use signpost_k8s_model::{
     empty, shared, DnsEndpoint, DnsRecord, Endpoint, EndpointSlice, Gateway, GatewayAddress,
@@ -121,6 +126,7 @@ fn dictionary() -> &'static Dictionary {
 }
 
 /// Reads a packed object front to back.
+#[derive(Clone)]
 pub struct Reader<'a> {
     rest: &'a [u8],
 }
@@ -412,28 +418,96 @@ pack_struct! {
 pack_newtype!(HttpRoute, GrpcRoute, TlsRoute);
 
 /// The packed form of `v`, in an allocation of exactly its size.
-pub(crate) fn pack<T: Pack>(v: &T) -> Box<[u8]> {
+pub fn pack<T: Pack>(v: &T) -> Box<[u8]> {
     let mut out = Vec::with_capacity(64);
     v.pack(&mut out);
     out.into_boxed_slice()
 }
 
+/// An object as a watch keeps it: packed, in one allocation that the watch and every
+/// subscriber keeping the object share. A subscriber that reads what it needs from the
+/// bytes (see [`PackedSlice`]) holds no copy of its own.
+pub struct Packed<T> {
+    bytes: Arc<[u8]>,
+    _kind: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Packed<T> {
+    fn clone(&self) -> Self {
+        Packed {
+            bytes: Arc::clone(&self.bytes),
+            _kind: PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Packed<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (namespace, name) = key_texts(&self.bytes);
+        write!(f, "Packed({namespace}/{name}, {} bytes)", self.bytes.len())
+    }
+}
+
+impl<T: Pack> Packed<T> {
+    /// `v`, packed.
+    pub fn new(v: &T) -> Packed<T> {
+        Packed::from_bytes(pack(v).into())
+    }
+
+    /// The object again; `None` only if the bytes were not made by [`Packed::new`].
+    pub fn unpack(&self) -> Option<T> {
+        unpack(&self.bytes)
+    }
+}
+
+impl<T> Packed<T> {
+    pub(crate) fn from_bytes(bytes: Arc<[u8]>) -> Packed<T> {
+        Packed {
+            bytes,
+            _kind: PhantomData,
+        }
+    }
+
+    /// The packed bytes (shared).
+    pub fn bytes(&self) -> &Arc<[u8]> {
+        &self.bytes
+    }
+
+    /// Namespace and name, borrowed from the bytes.
+    pub fn key_texts(&self) -> (&str, &str) {
+        key_texts(&self.bytes)
+    }
+
+    /// Namespace and name.
+    pub fn key(&self) -> ObjectKey {
+        let (namespace, name) = self.key_texts();
+        ObjectKey {
+            namespace: if namespace.is_empty() {
+                empty()
+            } else {
+                shared(namespace)
+            },
+            name: Arc::from(name),
+        }
+    }
+}
+
 /// The object packed in `bytes`; `None` when they are not a whole packed `T`.
-pub(crate) fn unpack<T: Pack>(bytes: &[u8]) -> Option<T> {
+pub fn unpack<T: Pack>(bytes: &[u8]) -> Option<T> {
     let mut r = Reader::new(bytes);
     let v = T::unpack(&mut r)?;
     r.rest().is_empty().then_some(v)
 }
 
 /// The packed form of a key: what every packed object starts with.
-pub(crate) fn pack_key(key: &ObjectKey) -> Vec<u8> {
+pub fn pack_key(key: &ObjectKey) -> Vec<u8> {
     let mut out = Vec::with_capacity(key.namespace.len() + key.name.len() + 4);
     key.pack(&mut out);
     out
 }
 
 /// Length of the key at the start of a packed object (the whole input if it is cut short).
-pub(crate) fn key_len(bytes: &[u8]) -> usize {
+pub fn key_len(bytes: &[u8]) -> usize {
     let mut r = Reader::new(bytes);
     let ok = r.text().is_some() && r.text().is_some();
     if ok {
@@ -444,7 +518,7 @@ pub(crate) fn key_len(bytes: &[u8]) -> usize {
 }
 
 /// The namespace and name at the start of a packed object, borrowed.
-pub(crate) fn key_texts(bytes: &[u8]) -> (&str, &str) {
+pub fn key_texts(bytes: &[u8]) -> (&str, &str) {
     let mut r = Reader::new(bytes);
     (r.text().unwrap_or(""), r.text().unwrap_or(""))
 }
