@@ -316,13 +316,13 @@ mod hub {
     #[derive(Default)]
     struct PackedRecorder {
         events: Mutex<Vec<String>>,
-        last: Mutex<Option<Arc<[u8]>>>,
+        last: Mutex<Option<crate::packed::SharedBytes>>,
     }
 
     impl Subscriber<Packed<Service>> for PackedRecorder {
         fn on_event(&self, event: &Event<Packed<Service>>) {
             let name = |o: &Packed<Service>| {
-                *lock(&self.last) = Some(Arc::clone(o.bytes()));
+                *lock(&self.last) = Some(o.bytes().clone());
                 let (ns, name) = o.key_texts();
                 format!("{ns}/{name}")
             };
@@ -351,15 +351,12 @@ mod hub {
         h.reset(p);
         h.apply(&svc("c", "10.0.0.3"));
         let bytes = lock(&packed.last).clone().unwrap();
-        let unpacked = Packed::<Service>::from_bytes(Arc::clone(&bytes))
+        let unpacked = Packed::<Service>::from_bytes(bytes.clone())
             .unpack()
             .unwrap();
         assert_eq!(&*unpacked.cluster_ips[0], "10.0.0.3");
         // The subscriber holds the hub's allocation, not a copy.
-        assert!(
-            Arc::strong_count(&bytes) >= 3,
-            "hub, recorder and this test"
-        );
+        assert!(bytes.holders() >= 3, "hub, recorder and this test");
         h.delete(&svc("a", ""));
         let late: Arc<PackedRecorder> = Arc::default();
         h.subscribe_packed(3, late.clone());

@@ -18,7 +18,7 @@ use signpost_k8s_model::{Event, ListSource, Listing, ObjectKey, Subscriber};
 
 use crate::convert::{key_of, Watchable};
 use crate::metrics::KindMetrics;
-use crate::packed::{self, Packed};
+use crate::packed::{self, Packed, SharedBytes};
 use crate::selector::Selectors;
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -29,7 +29,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// hashed and compared by that key only (the set holds one object per key). Shared with the
 /// subscribers that keep packed objects ([`Packed`]).
 #[derive(Debug, Clone)]
-struct PackedObj(Arc<[u8]>);
+struct PackedObj(SharedBytes);
 
 /// The packed key at the start of a [`PackedObj`]: what the set hashes and compares.
 #[derive(Hash, PartialEq, Eq)]
@@ -155,7 +155,7 @@ impl<T: Watchable> ListSource<Packed<T>> for PackedListing<T> {
 
     fn for_each(&self, f: &mut dyn FnMut(Arc<Packed<T>>)) {
         for o in self.objects.sorted() {
-            f(Arc::new(Packed::from_bytes(Arc::clone(&o.0))));
+            f(Arc::new(Packed::from_bytes(o.0.clone())));
         }
     }
 }
@@ -214,7 +214,7 @@ impl<T: Watchable> Pending<T> {
     pub(crate) fn add(&mut self, object: &Value) {
         match T::from_json(object) {
             Ok(o) => {
-                self.objects.put(PackedObj(packed::pack(&o).into()));
+                self.objects.put(PackedObj(packed::pack_shared(&o)));
             }
             Err(e) => self.bad.push((key_of(object), e)),
         }
@@ -337,11 +337,11 @@ impl<T: Watchable> Hub<T> {
             Ok(o) => {
                 let key = o.key().clone();
                 st.warned.remove(&key);
-                let bytes = PackedObj(packed::pack(&o).into());
+                let bytes = PackedObj(packed::pack_shared(&o));
                 if st.objects.get(&key).is_some_and(|cur| cur.0 == bytes.0) {
                     return;
                 }
-                let shared = Arc::clone(&bytes.0);
+                let shared = bytes.0.clone();
                 if Arc::make_mut(&mut st.objects).put(bytes) {
                     self.metrics.objects.inc();
                 }
@@ -379,7 +379,7 @@ impl<T: Watchable> Hub<T> {
         if let Some(PackedObj(old)) = Arc::make_mut(&mut st.objects).take(key) {
             self.metrics.objects.dec();
             if !st.packed_subscribers.is_empty() {
-                let event = Event::Delete(Arc::new(Packed::from_bytes(Arc::clone(&old))));
+                let event = Event::Delete(Arc::new(Packed::from_bytes(old.clone())));
                 for (_, s) in &st.packed_subscribers {
                     s.on_event(&event);
                 }

@@ -17,8 +17,10 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
 
+mod shared;
 mod slice;
 
+pub use shared::SharedBytes;
 pub use slice::{Endpoints, PackedEndpoint, PackedPort, PackedSlice, Ports, Texts};
 
 use signpost_k8s_model::{
@@ -428,14 +430,14 @@ pub fn pack<T: Pack>(v: &T) -> Box<[u8]> {
 /// subscriber keeping the object share. A subscriber that reads what it needs from the
 /// bytes (see [`PackedSlice`]) holds no copy of its own.
 pub struct Packed<T> {
-    bytes: Arc<[u8]>,
+    bytes: SharedBytes,
     _kind: PhantomData<fn() -> T>,
 }
 
 impl<T> Clone for Packed<T> {
     fn clone(&self) -> Self {
         Packed {
-            bytes: Arc::clone(&self.bytes),
+            bytes: self.bytes.clone(),
             _kind: PhantomData,
         }
     }
@@ -451,7 +453,7 @@ impl<T> std::fmt::Debug for Packed<T> {
 impl<T: Pack> Packed<T> {
     /// `v`, packed.
     pub fn new(v: &T) -> Packed<T> {
-        Packed::from_bytes(pack(v).into())
+        Packed::from_bytes(pack_shared(v))
     }
 
     /// The object again; `None` only if the bytes were not made by [`Packed::new`].
@@ -461,7 +463,7 @@ impl<T: Pack> Packed<T> {
 }
 
 impl<T> Packed<T> {
-    pub(crate) fn from_bytes(bytes: Arc<[u8]>) -> Packed<T> {
+    pub(crate) fn from_bytes(bytes: SharedBytes) -> Packed<T> {
         Packed {
             bytes,
             _kind: PhantomData,
@@ -469,7 +471,7 @@ impl<T> Packed<T> {
     }
 
     /// The packed bytes (shared).
-    pub fn bytes(&self) -> &Arc<[u8]> {
+    pub fn bytes(&self) -> &SharedBytes {
         &self.bytes
     }
 
@@ -490,6 +492,13 @@ impl<T> Packed<T> {
             name: Arc::from(name),
         }
     }
+}
+
+/// The packed form of `v`, in an allocation of its own that holders share.
+pub fn pack_shared<T: Pack>(v: &T) -> SharedBytes {
+    let mut out = Vec::with_capacity(64);
+    v.pack(&mut out);
+    SharedBytes::new(&out)
 }
 
 /// The object packed in `bytes`; `None` when they are not a whole packed `T`.

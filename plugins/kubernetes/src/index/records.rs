@@ -7,7 +7,9 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use signpost_k8s_model::{EndpointSlice, Port, Service, ServiceImport, ServiceType};
-use signpost_kube::packed::{self, Endpoints, PackedEndpoint, PackedSlice, Ports, Texts};
+use signpost_kube::packed::{
+    self, Endpoints, PackedEndpoint, PackedSlice, Ports, SharedBytes, Texts,
+};
 use signpost_kube::Packed;
 use signpost_wire::Name;
 
@@ -62,16 +64,19 @@ impl PortRec {
 }
 
 /// Ports of a Service, with the -1 sentinel when there are none.
-fn ports_or_sentinel(ports: &[Port]) -> Arc<[PortRec]> {
+fn ports_or_sentinel(ports: &[Port]) -> PortList {
     if ports.is_empty() {
         return shared_ports(vec![PortRec::sentinel()]);
     }
     shared_ports(ports.iter().map(PortRec::from_model).collect())
 }
 
+/// A shared port list, behind a thin pointer (one word in every Service).
+pub(crate) type PortList = Arc<Vec<PortRec>>;
+
 /// Port lists handed out, one per distinct list, and the pool's size after its last sweep.
 struct PortPool {
-    lists: HashSet<Arc<[PortRec]>>,
+    lists: HashSet<PortList>,
     swept_at: usize,
 }
 
@@ -79,7 +84,7 @@ struct PortPool {
 /// of port lists (`http` 80/TCP, `https` 443/TCP, ...), and every slice repeats its Service's,
 /// so sharing them saves two allocations per object. Lists no record holds any more are
 /// dropped whenever the pool has doubled since its last sweep.
-fn shared_ports(list: Vec<PortRec>) -> Arc<[PortRec]> {
+fn shared_ports(mut list: Vec<PortRec>) -> PortList {
     static POOL: OnceLock<Mutex<PortPool>> = OnceLock::new();
     let pool = POOL.get_or_init(|| {
         Mutex::new(PortPool {
@@ -88,14 +93,15 @@ fn shared_ports(list: Vec<PortRec>) -> Arc<[PortRec]> {
         })
     });
     let mut p = pool.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(l) = p.lists.get(&list[..]) {
+    if let Some(l) = p.lists.get(&list) {
         return Arc::clone(l);
     }
     if p.lists.len() >= 1024 && p.lists.len() >= 2 * p.swept_at {
         p.lists.retain(|l| Arc::strong_count(l) > 1);
         p.swept_at = p.lists.len();
     }
-    let l: Arc<[PortRec]> = list.into();
+    list.shrink_to_fit();
+    let l = Arc::new(list);
     p.lists.insert(Arc::clone(&l));
     l
 }
@@ -266,7 +272,7 @@ impl PortRef<'_> {
 /// what a query needs (ready addresses, their labels, the ports) is read out of the bytes
 /// in place when it asks, without allocating.
 #[derive(Clone)]
-pub(crate) struct SliceRec(Arc<[u8]>);
+pub(crate) struct SliceRec(SharedBytes);
 
 impl std::fmt::Debug for SliceRec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -287,12 +293,12 @@ impl SliceRec {
     /// expected: they come from the watch's own packing).
     pub(crate) fn new(p: &Packed<EndpointSlice>) -> Option<SliceRec> {
         PackedSlice::read(p.bytes())?;
-        Some(SliceRec(Arc::clone(p.bytes())))
+        Some(SliceRec(p.bytes().clone()))
     }
 
     /// The very same packed object (not merely equal bytes).
     pub(crate) fn same_bytes(&self, o: &SliceRec) -> bool {
-        Arc::ptr_eq(&self.0, &o.0)
+        SharedBytes::ptr_eq(&self.0, &o.0)
     }
 
     fn head(&self) -> PackedSlice<'_> {
@@ -440,7 +446,7 @@ pub(crate) struct ExternalHost {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SvcData {
     pub(crate) kind: SvcKind,
-    pub(crate) ports: Arc<[PortRec]>,
+    pub(crate) ports: PortList,
     /// Cluster IPs that parse, in order.
     pub(crate) cluster_ips: Few<IpAddr>,
     /// Some cluster IP is listed twice.
@@ -466,29 +472,35 @@ struct SvcExtra {
     ext_ptr_ips: Box<[IpAddr]>,
 }
 
-/// A list that is almost always one item long (a Service's cluster IPs, an entry's slices,
-/// a slice's ready addresses): the one item is kept in place, more go to the heap.
+/// A list that is almost always one item long (a Service's cluster IPs, an entry's slices):
+/// the one item is kept in place, more go to the heap behind a thin pointer, so a list of
+/// pointers is two words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Few<T> {
+    Zero,
     One(T),
-    Many(Box<[T]>),
+    // A `Box<[T]>` would be two words; behind one more pointer the list costs one.
+    #[allow(clippy::box_collection)]
+    Many(Box<Vec<T>>),
 }
 
 impl<T> Few<T> {
     pub(crate) fn none() -> Few<T> {
-        Few::Many(Box::new([]))
+        Few::Zero
     }
 }
 
 impl<T> FromIterator<T> for Few<T> {
     fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Few<T> {
         let mut v: Vec<T> = items.into_iter().collect();
-        if v.len() == 1 {
-            if let Some(one) = v.pop() {
-                return Few::One(one);
+        match v.len() {
+            0 => Few::Zero,
+            1 => v.pop().map_or(Few::Zero, Few::One),
+            _ => {
+                v.shrink_to_fit();
+                Few::Many(Box::new(v))
             }
         }
-        Few::Many(v.into())
     }
 }
 
@@ -497,6 +509,7 @@ impl<T> std::ops::Deref for Few<T> {
 
     fn deref(&self) -> &[T] {
         match self {
+            Few::Zero => &[],
             Few::One(t) => std::slice::from_ref(t),
             Few::Many(v) => v,
         }
@@ -632,7 +645,7 @@ pub(crate) struct SvcEntry {
     /// Slices, sorted by name.
     pub(crate) slices: Few<SliceRec>,
     /// Ready addresses over all slices (for `ignore empty_service`).
-    pub(crate) ready_total: usize,
+    pub(crate) ready_total: u32,
     /// Which addresses repeat an earlier one; `None` when none does (the common case).
     repeat: Option<Box<Repeats>>,
 }
@@ -663,7 +676,8 @@ impl SvcEntry {
         slices: Vec<SliceRec>,
         pod_names: bool,
     ) -> SvcEntry {
-        let ready_total = slices.iter().map(|s| s.addr_count()).sum();
+        let ready_total = slices.iter().map(|s| s.addr_count()).sum::<usize>();
+        let ready_total = u32::try_from(ready_total).unwrap_or(u32::MAX);
         let all = || slices.iter().flat_map(|s| s.addrs(pod_names));
         let ip = repeats(all().map(|a| a.ip));
         let host = repeats(all().map(|a| Some(a.host)));

@@ -264,14 +264,14 @@ mod tests {
     /// on purpose (and re-measure `bench/cluster-vs-knot.sh`'s memory phase).
     #[test]
     fn records_stay_compact() {
+        assert!(size_of::<PtrEntry>() <= 16, "a reverse entry is two words");
         assert!(
-            size_of::<PtrEntry>() <= 24,
-            "a reverse entry is three words"
+            size_of::<SliceRec>() <= 8,
+            "a slice is a pointer to the watch's bytes"
         );
         assert!(
-            size_of::<SliceRec>() <= 16,
-            "a slice is the watch's packed bytes"
+            size_of::<SvcEntry>() <= 96,
+            "with its count, 112 bytes: an allocator class"
         );
-        assert!(size_of::<SvcEntry>() <= 112);
     }
 }
