@@ -9,7 +9,7 @@
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// jemalloc's options, read by the allocator at start (the `_rjem_` prefix is the one
-/// tikv-jemallocator builds it with). `MALLOC_CONF` in the environment can still add to them.
+/// tikv-jemallocator builds it with); `_RJEM_MALLOC_CONF` in the environment overrides them.
 #[cfg(target_os = "linux")]
 #[export_name = "_rjem_malloc_conf"]
 pub static MALLOC_CONF: ConfText =

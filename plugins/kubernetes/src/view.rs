@@ -74,7 +74,7 @@ impl IndexView {
         self.snap
             .entries
             .iter()
-            .filter_map(|(_, e)| ServiceView::of(e, self.pod_names()))
+            .filter_map(|e| ServiceView::of(e, self.pod_names()))
     }
 
     /// The Services listing `ip` among their external addresses, in the order they arrived.

@@ -134,7 +134,7 @@ impl Transferer for ZoneTransfer {
         let entries = if mc { &snap.mc_entries } else { &snap.entries };
         let mut services: Vec<&SvcEntry> = entries
             .iter()
-            .map(|(_, e)| &**e)
+            .map(|e| &**e)
             .filter(|e| e.service.is_some())
             .collect();
         // CoreDNS sorts by name only; ties between namespaces are put in namespace order.

@@ -8,7 +8,7 @@
 //! older clone keeps seeing exactly what it had.
 
 use std::borrow::Borrow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
@@ -164,6 +164,7 @@ impl<K: Hash + Eq + Clone, V: Clone> PMap<K, V> {
     }
 
     /// Number of entries.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| s.len()).sum()
     }
@@ -179,6 +180,103 @@ impl<K: Hash + Eq + Clone, V: Clone> PMap<K, V> {
         PMap {
             shards: Arc::new(tables.into_iter().map(Arc::new).collect()),
         }
+    }
+}
+
+/// A value that carries the key a [`PSet`] finds it by.
+pub(crate) trait SetKey {
+    fn set_key(&self) -> &[u8];
+}
+
+impl<V: SetKey> SetKey for Arc<V> {
+    fn set_key(&self) -> &[u8] {
+        (**self).set_key()
+    }
+}
+
+/// A value in a [`PSet`] shard: hashed and compared by its key.
+#[derive(Clone)]
+struct ByKey<V>(V);
+
+impl<V: SetKey> Hash for ByKey<V> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.0.set_key().hash(h)
+    }
+}
+
+impl<V: SetKey> PartialEq for ByKey<V> {
+    fn eq(&self, o: &Self) -> bool {
+        self.0.set_key() == o.0.set_key()
+    }
+}
+
+impl<V: SetKey> Eq for ByKey<V> {}
+
+impl<V: SetKey> Borrow<[u8]> for ByKey<V> {
+    fn borrow(&self) -> &[u8] {
+        self.0.set_key()
+    }
+}
+
+type SetShard<V> = HashSet<ByKey<V>, FxBuild>;
+
+/// [`PMap`] for values that carry their own key: the table holds one pointer per value
+/// instead of a key beside it, and the key is not stored twice.
+pub(crate) struct PSet<V> {
+    shards: Arc<Vec<Arc<SetShard<V>>>>,
+}
+
+impl<V> Clone for PSet<V> {
+    fn clone(&self) -> Self {
+        PSet {
+            shards: Arc::clone(&self.shards),
+        }
+    }
+}
+
+impl<V: SetKey + Clone> Default for PSet<V> {
+    fn default() -> Self {
+        let empty = Arc::new(SetShard::with_hasher(FxBuild));
+        PSet {
+            shards: Arc::new(vec![empty; SHARDS]),
+        }
+    }
+}
+
+impl<V: SetKey + Clone> PSet<V> {
+    /// Look a key up (no allocation).
+    #[inline]
+    pub(crate) fn get(&self, key: &[u8]) -> Option<&V> {
+        self.shards[shard_of(key)].get(key).map(|v| &v.0)
+    }
+
+    fn shard_mut(&mut self, key: &[u8]) -> &mut SetShard<V> {
+        let i = shard_of(key);
+        let table = Arc::make_mut(&mut self.shards);
+        Arc::make_mut(&mut table[i])
+    }
+
+    /// Insert or replace the value with the same key.
+    pub(crate) fn insert(&mut self, value: V) {
+        let shard = self.shard_mut(value.set_key());
+        shard.replace(ByKey(value));
+    }
+
+    /// Remove; copies nothing when the key is absent.
+    pub(crate) fn remove(&mut self, key: &[u8]) {
+        if self.get(key).is_some() {
+            self.shard_mut(key).remove(key);
+        }
+    }
+
+    /// Every value, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &V> {
+        self.shards.iter().flat_map(|s| s.iter().map(|v| &v.0))
+    }
+
+    /// Number of values.
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.len()).sum()
     }
 }
 

@@ -640,7 +640,7 @@ impl SvcData {
 #[derive(Debug, Clone)]
 pub(crate) struct SvcEntry {
     /// `<service><namespace>` as two lower-case wire labels.
-    pub(crate) key: Arc<[u8]>,
+    pub(crate) key: EntryKey,
     pub(crate) service: Option<SvcData>,
     /// Slices, sorted by name.
     pub(crate) slices: Few<SliceRec>,
@@ -671,7 +671,7 @@ fn repeats<T: std::hash::Hash + Eq>(items: impl Iterator<Item = Option<T>>) -> B
 
 impl SvcEntry {
     pub(crate) fn build(
-        key: Arc<[u8]>,
+        key: EntryKey,
         service: Option<SvcData>,
         slices: Vec<SliceRec>,
         pod_names: bool,
@@ -720,18 +720,61 @@ impl SvcEntry {
     }
 }
 
+/// `<name><namespace>` as two lower-case wire labels: what an entry is found by. Kept in
+/// the entry itself, inline when short (almost every name), so a Service's entry is one
+/// allocation.
+#[derive(Clone)]
+pub(crate) enum EntryKey {
+    Inline { len: u8, bytes: [u8; 30] },
+    Boxed(Box<[u8]>),
+}
+
+impl std::ops::Deref for EntryKey {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            EntryKey::Inline { len, bytes } => &bytes[..*len as usize],
+            EntryKey::Boxed(b) => b,
+        }
+    }
+}
+
+impl std::fmt::Debug for EntryKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self))
+    }
+}
+
 /// `<a><b>` as two lower-case wire labels; `None` when either is not a valid label.
-pub(crate) fn wire_key(first: &str, second: &str) -> Option<Arc<[u8]>> {
+pub(crate) fn wire_key(first: &str, second: &str) -> Option<EntryKey> {
     let ok = |s: &str| !s.is_empty() && s.len() <= 63;
     if !ok(first) || !ok(second) {
         return None;
     }
-    let mut v = Vec::with_capacity(first.len() + second.len() + 2);
-    v.push(first.len() as u8);
-    v.extend(first.bytes().map(|b| b.to_ascii_lowercase()));
-    v.push(second.len() as u8);
-    v.extend(second.bytes().map(|b| b.to_ascii_lowercase()));
-    Some(v.into())
+    let mut buf = [0u8; 128];
+    let n = first.len() + second.len() + 2;
+    buf[0] = first.len() as u8;
+    buf[1..1 + first.len()].copy_from_slice(first.as_bytes());
+    buf[1 + first.len()] = second.len() as u8;
+    buf[2 + first.len()..n].copy_from_slice(second.as_bytes());
+    buf[..n].make_ascii_lowercase();
+    Some(if n <= 30 {
+        let mut bytes = [0u8; 30];
+        bytes[..n].copy_from_slice(&buf[..n]);
+        EntryKey::Inline {
+            len: n as u8,
+            bytes,
+        }
+    } else {
+        EntryKey::Boxed(buf[..n].into())
+    })
+}
+
+impl super::pmap::SetKey for SvcEntry {
+    fn set_key(&self) -> &[u8] {
+        &self.key
+    }
 }
 
 #[cfg(test)]

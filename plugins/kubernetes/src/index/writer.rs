@@ -16,7 +16,7 @@ use signpost_k8s_model::{EndpointSlice, Namespace, ObjectKey, Pod, Service, Serv
 use signpost_kube::Packed;
 
 use super::keyed::{KeyedSet, SliceSet};
-use super::pmap::{FxBuild, PMap};
+use super::pmap::{FxBuild, PSet};
 
 type HashMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
 type HashSet<K> = std::collections::HashSet<K, FxBuild>;
@@ -97,7 +97,7 @@ impl Writer {
     /// The Service (or ServiceImport) under `wire` as of the last change: a change not yet
     /// flushed, else the entry's.
     fn current(
-        entries: &PMap<Arc<[u8]>, Arc<SvcEntry>>,
+        entries: &PSet<Arc<SvcEntry>>,
         dirty: &Dirty,
         key: &SvcKey,
         wire: &[u8],
@@ -541,7 +541,7 @@ impl Writer {
 /// the entry already had that are still current plus those added since. A rebuilt entry
 /// is a new record, so the reverse entries of its Service move to it.
 fn rebuild(
-    entries: &mut PMap<Arc<[u8]>, Arc<SvcEntry>>,
+    entries: &mut PSet<Arc<SvcEntry>>,
     mut ptr: Option<&mut PtrMap>,
     dirty: Dirty,
     slices: &Slices,
@@ -561,7 +561,7 @@ fn rebuild(
                     .get_packed(s.key_bytes())
                     .is_some_and(|c| c.same_bytes(s))
         };
-        let old = entries.get(&wire[..]).cloned();
+        let old = entries.get(&wire).cloned();
         let mut list: Vec<SliceRec> = old
             .as_ref()
             .map(|e| e.slices.iter().filter(current).cloned().collect())
@@ -576,8 +576,8 @@ fn rebuild(
         let new = (service.is_some() || !list.is_empty())
             .then(|| Arc::new(SvcEntry::build(wire.clone(), service, list, pod_names)));
         match &new {
-            Some(e) => entries.insert(wire, e.clone()),
-            None => entries.remove(&wire[..]),
+            Some(e) => entries.insert(e.clone()),
+            None => entries.remove(&wire),
         }
         if let Some(ptr) = ptr.as_deref_mut() {
             repoint(ptr, old.as_ref(), new.as_ref());
@@ -620,12 +620,12 @@ fn repoint(ptr: &mut PtrMap, old: Option<&Arc<SvcEntry>>, new: Option<&Arc<SvcEn
 }
 
 /// Keys of the Services (or ServiceImports) the index holds or is about to, for a relist.
-fn keys_with_service(entries: &PMap<Arc<[u8]>, Arc<SvcEntry>>, dirty: &Dirty) -> Vec<ObjectKey> {
+fn keys_with_service(entries: &PSet<Arc<SvcEntry>>, dirty: &Dirty) -> Vec<ObjectKey> {
     let text = |b: &[u8]| Arc::<str>::from(String::from_utf8_lossy(b));
     let mut keys: Vec<ObjectKey> = entries
         .iter()
-        .filter(|(_, e)| e.service.is_some())
-        .map(|(_, e)| ObjectKey {
+        .filter(|e| e.service.is_some())
+        .map(|e| ObjectKey {
             namespace: text(e.namespace()),
             name: text(e.name()),
         })
