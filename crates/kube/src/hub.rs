@@ -413,8 +413,10 @@ impl<T: Watchable> Hub<T> {
 }
 
 /// Hands the heap's free pages back to the system. A relist builds and drops a great many
-/// short-lived objects between the long-lived ones it leaves behind; glibc keeps the pages
-/// they freed, so without this the process's resident size stays at its peak.
+/// short-lived objects between the long-lived ones it leaves behind; glibc's malloc keeps the
+/// pages they freed, so without this a process on it stays at its peak. (The signpost binary
+/// runs on jemalloc, which returns emptied pages by itself; there this trims glibc's nearly
+/// empty heap and costs next to nothing.) Texts interned for the relist's objects go too.
 fn release_free_memory() {
     signpost_k8s_model::sweep_shared();
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -13,7 +13,9 @@
 //!   watch per (kind, [`Selectors`]) on it. A second subscriber shares the watch and gets a
 //!   `Reset` of the current set at once. The last [`WatchGuard`] dropped stops the watch.
 //! * **Slim on arrival.** Objects are reduced to the `signpost-k8s-model` types while they
-//!   are parsed ([`Watchable`]); only those are kept.
+//!   are parsed ([`Watchable`]) and kept packed ([`packed`]). A subscriber gets model
+//!   objects ([`Cluster::watch`]), or the packed objects themselves, shared with the watch
+//!   ([`Cluster::watch_packed`]), when it would otherwise keep a copy.
 //! * **Faults.** An unreachable or failing API server, a dropped watch, `410 Gone`: kube's
 //!   watcher relists or retries with backoff (0.8 s doubling to 30 s). A relist arrives as
 //!   one `Reset` of the complete new set; an error never empties the set, so the last good

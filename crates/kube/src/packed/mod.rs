@@ -7,7 +7,9 @@
 //! besides. Packed, each object is one byte string: lengths as varints, numbers as zigzag
 //! varints, and the strings Kubernetes repeats everywhere (label keys, protocols, address
 //! types, well-known namespaces) as one- or two-byte references into [`COMMON`]. An object is
-//! unpacked again only when it is handed out (relist, late subscriber, delete).
+//! unpacked again only when it is handed out (relist, late subscriber, delete) to a
+//! subscriber of model objects; a subscriber of [`Packed`] objects shares the watch's
+//! allocation ([`SharedBytes`]) and may read fields in place ([`PackedSlice`]).
 //!
 //! Packing is deterministic and injective: equal objects give equal bytes and different
 //! objects different bytes, so "did this object change" is a byte comparison. Every packed
