@@ -139,9 +139,31 @@ impl<'a> PackedEndpoint<'a> {
     }
 }
 
+/// The next of `left` items read by `read`. On bytes that are not what was packed it stops
+/// for good: the reader is emptied and `left` stays non-zero, so nothing after the list is
+/// read either.
+fn next_of<'a, T>(
+    left: &mut usize,
+    r: &mut Reader<'a>,
+    read: fn(&mut Reader<'a>) -> Option<T>,
+) -> Option<T> {
+    if *left == 0 {
+        return None;
+    }
+    match read(r) {
+        Some(v) => {
+            *left -= 1;
+            Some(v)
+        }
+        None => {
+            *r = Reader::new(&[]);
+            None
+        }
+    }
+}
+
 impl<'a> Endpoints<'a> {
-    fn read_one(&mut self) -> Option<PackedEndpoint<'a>> {
-        let r = &mut self.r;
+    fn read_one_from(r: &mut Reader<'a>) -> Option<PackedEndpoint<'a>> {
         let n = usize::try_from(r.varint()?).ok()?;
         let start = r.rest();
         for _ in 0..n {
@@ -172,21 +194,7 @@ impl<'a> Iterator for Endpoints<'a> {
     type Item = PackedEndpoint<'a>;
 
     fn next(&mut self) -> Option<PackedEndpoint<'a>> {
-        if self.left == 0 {
-            return None;
-        }
-        match self.read_one() {
-            Some(e) => {
-                self.left -= 1;
-                Some(e)
-            }
-            None => {
-                // Not a packed slice after all: leave `left` non-zero so nothing after
-                // the endpoints is read either.
-                self.r = Reader::new(&[]);
-                None
-            }
-        }
+        next_of(&mut self.left, &mut self.r, Self::read_one_from)
     }
 }
 
@@ -225,10 +233,10 @@ pub struct Ports<'a> {
 }
 
 impl<'a> Ports<'a> {
-    fn read_one(&mut self) -> Option<PackedPort<'a>> {
-        let name = self.r.text()?;
-        let protocol = self.r.text()?;
-        let z = u32::try_from(self.r.varint()?).ok()?;
+    fn read_one_from(r: &mut Reader<'a>) -> Option<PackedPort<'a>> {
+        let name = r.text()?;
+        let protocol = r.text()?;
+        let z = u32::try_from(r.varint()?).ok()?;
         Some(PackedPort {
             name,
             protocol,
@@ -241,19 +249,7 @@ impl<'a> Iterator for Ports<'a> {
     type Item = PackedPort<'a>;
 
     fn next(&mut self) -> Option<PackedPort<'a>> {
-        if self.left == 0 {
-            return None;
-        }
-        match self.read_one() {
-            Some(p) => {
-                self.left -= 1;
-                Some(p)
-            }
-            None => {
-                self.r = Reader::new(&[]);
-                None
-            }
-        }
+        next_of(&mut self.left, &mut self.r, Self::read_one_from)
     }
 }
 

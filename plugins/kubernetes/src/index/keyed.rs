@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use signpost_k8s_model::{ObjectKey, Pod};
 
-use super::pmap::FxBuild;
+use super::pmap::{ByKey as SetByKey, FxBuild, SetKey};
 use super::records::SliceRec;
 use signpost_kube::packed;
 
@@ -83,34 +83,16 @@ impl<V: HasKey> KeyedSet<V> {
     }
 }
 
-/// A slice hashed and compared by its packed key (namespace and name as the watch packs
-/// them), so the set is searched with the key's packed bytes and stores nothing but the
-/// shared slice.
-struct BySliceKey(SliceRec);
-
-impl Hash for BySliceKey {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        self.0.key_bytes().hash(h)
-    }
-}
-
-impl PartialEq for BySliceKey {
-    fn eq(&self, o: &Self) -> bool {
-        self.0.key_bytes() == o.0.key_bytes()
-    }
-}
-
-impl Eq for BySliceKey {}
-
-impl Borrow<[u8]> for BySliceKey {
-    fn borrow(&self) -> &[u8] {
-        self.0.key_bytes()
+impl SetKey for SliceRec {
+    /// The slice's packed key (namespace and name as the watch packs them).
+    fn set_key(&self) -> &[u8] {
+        self.key_bytes()
     }
 }
 
 /// The slices the writer holds, found by key.
 #[derive(Default)]
-pub(crate) struct SliceSet(HashSet<BySliceKey, FxBuild>);
+pub(crate) struct SliceSet(HashSet<SetByKey<SliceRec>, FxBuild>);
 
 impl SliceSet {
     pub(crate) fn get(&self, key: &ObjectKey) -> Option<&SliceRec> {
@@ -124,7 +106,7 @@ impl SliceSet {
 
     /// Insert or replace; returns the slice replaced.
     pub(crate) fn insert(&mut self, value: SliceRec) -> Option<SliceRec> {
-        self.0.replace(BySliceKey(value)).map(|v| v.0)
+        self.0.replace(SetByKey(value)).map(|v| v.0)
     }
 
     pub(crate) fn remove(&mut self, key: &ObjectKey) -> Option<SliceRec> {

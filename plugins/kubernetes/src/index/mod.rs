@@ -6,10 +6,11 @@
 //! allocation. Everything a query looks at is keyed by bytes it already has in hand:
 //!
 //! * **Names.** `<service>.<namespace>` is a contiguous run of the (lower-cased) query name
-//!   in wire form, e.g. `\x04svc1\x06testns`; that byte string is the key of a hash map
-//!   whose entry holds the Service (kind, ports, parsed cluster IPs, ExternalName target in
-//!   wire form) and all of its EndpointSlices (ready addresses with parsed IPs, endpoint
-//!   labels precomputed per spec §6.3, zones). The name grammar (endpoint labels, `_port._proto`,
+//!   in wire form, e.g. `\x04svc1\x06testns`; that byte string is the key of a hash set
+//!   whose entry (holding the key inline) has the Service (kind, ports, parsed cluster IPs,
+//!   ExternalName target in wire form) and all of its EndpointSlices, as the watch packed
+//!   them: ready addresses, endpoint labels (spec §6.3) and zones are read out of those bytes
+//!   when a query asks, without allocating. The name grammar (endpoint labels, `_port._proto`,
 //!   zonal names) is resolved against that one entry, so no per-name record set is stored and
 //!   the same index serves every zone of the plugin. Existence (NXDOMAIN vs NODATA) follows
 //!   from the same lookups: the apex, `svc`, `pod` and exposed `<ns>.svc` exist without an
@@ -22,13 +23,14 @@
 //! # Updates
 //!
 //! Rebuilding everything per event would cost O(cluster) per change. Instead every map is a
-//! [`pmap::PMap`]: a fixed table of shards, each shard an `Arc<HashMap>`. The writer (one, behind a
-//! mutex; events of different kinds arrive from different watch tasks) keeps a working copy
-//! that shares all shards with the published snapshot; changing a key copies the shard table
-//! (256 pointers) and the one shard it lives in, and rebuilds only the entries the event
-//! touched (a slice change rebuilds its Service's entry). Publishing is an `Arc` swap. A
-//! relist arrives as one `Reset` and is applied as one batch: every changed object is
-//! applied, each affected entry is rebuilt once, and one snapshot is published.
+//! [`pmap::PMap`] (or a [`pmap::PSet`]): a fixed table of shards, each shard an `Arc` of a
+//! hash table. The writer (one, behind a mutex; events of different kinds arrive from
+//! different watch tasks) keeps a working copy that shares all shards with the published
+//! snapshot; changing a key copies the shard table (256 pointers) and the one shard it lives
+//! in, and rebuilds only the entries the event touched (a slice change rebuilds its Service's
+//! entry). Publishing is an `Arc` swap. A relist arrives as one `Reset` and is applied as one
+//! batch: every changed object is applied, each affected entry is rebuilt once, and one
+//! snapshot is published.
 //!
 //! # SOA serials
 //!

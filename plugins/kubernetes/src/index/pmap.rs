@@ -194,9 +194,10 @@ impl<V: SetKey> SetKey for Arc<V> {
     }
 }
 
-/// A value in a [`PSet`] shard: hashed and compared by its key.
+/// A value in a [`PSet`] shard (or another set of values found by their key): hashed and
+/// compared by its key.
 #[derive(Clone)]
-struct ByKey<V>(V);
+pub(crate) struct ByKey<V>(pub(crate) V);
 
 impl<V: SetKey> Hash for ByKey<V> {
     fn hash<H: Hasher>(&self, h: &mut H) {

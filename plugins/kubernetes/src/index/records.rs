@@ -1,6 +1,7 @@
-//! What the index keeps per name: the slim objects turned into exactly what answers need,
-//! with strings already parsed (IPs), lower-cased where they are compared, and names in wire
-//! form, so answering never parses or allocates.
+//! What the index keeps per name. A Service is turned into exactly what answers need, with
+//! its IPs parsed and its name in wire form. An EndpointSlice is kept as the watch packed it
+//! (shared with the watch, not copied) and read in place when a query asks: its addresses
+//! parsed and endpoint labels made on the stack, so answering still never allocates.
 
 use std::collections::HashSet;
 use std::net::IpAddr;

@@ -1,8 +1,9 @@
 //! The write side: the reduced records, and the incremental upkeep of the snapshot.
 //!
-//! The writer keeps no object as it arrived: the watch keeps those (packed, see
-//! `signpost_kube::packed`), and the index only the records it derives from them, shared
-//! between its stores, the entries and the reverse map. Each event changes the record
+//! The writer keeps no object of its own: the watch keeps them (packed, see
+//! `signpost_kube::packed`); the index holds the watch's packed EndpointSlices themselves and
+//! the records it derives from Services, shared between its stores, the entries and the
+//! reverse map. Each event changes the record
 //! stores, marks the `<svc>.<ns>` names it touched as dirty, and patches the reverse (PTR)
 //! and pod maps in place; at the end of the event the dirty
 //! names are rebuilt once each and the new snapshot is published. A relist (`Reset`) is the
