@@ -190,8 +190,8 @@ impl Writer {
             return Changed::NOTHING;
         }
         let pod_names = self.opts.endpoint_pod_names;
-        // The `labels` selector is applied by the API server too; here it is checked again
-        // for sources that do not (manifests), on the unpacked labels.
+        // The `labels` selector goes with the watch too; it is checked again here, on the
+        // unpacked labels, so the index never relies on a source honouring it.
         let new = new
             .filter(|p| {
                 self.opts.labels.is_none() || p.unpack().is_some_and(|s| self.labels_ok(&s.labels))
