@@ -324,6 +324,8 @@ pub(crate) fn srv(found: &Found<'_>, zone: &Name, ttl: u32, resp: &mut Response)
             let mc = filter.mc;
             let mut k = 0usize;
             for s in entry.slices.iter() {
+                // Read once per slice (finding the ports means reading past the endpoints).
+                let ports = s.ports();
                 for a in filter.addrs(s) {
                     let here = k;
                     k += 1;
@@ -331,12 +333,12 @@ pub(crate) fn srv(found: &Found<'_>, zone: &Name, ttl: u32, resp: &mut Response)
                         continue;
                     }
                     let mut target = None;
-                    for (pi, p) in s.ports().enumerate() {
+                    for (pi, p) in ports.clone().enumerate() {
                         if p.port == -1 || !p.matches(filter.port, filter.proto) {
                             continue;
                         }
-                        let same_addr = s
-                            .ports()
+                        let same_addr = ports
+                            .clone()
                             .take(pi)
                             .any(|q| q.port == p.port && q.matches(filter.port, filter.proto));
                         if same_addr

@@ -13,7 +13,7 @@ use arc_swap::Guard;
 use signpost_k8s_model::ObjectKey;
 
 use crate::index::records::{
-    AddrRec, ExternalHost, Host, PortRef, SliceRec, SvcData, SvcEntry, SvcKind,
+    AddrRec, ExternalHost, Host, PortRef, SlicePorts, SliceRec, SvcData, SvcEntry, SvcKind,
 };
 use crate::index::{Index, Snapshot};
 
@@ -147,10 +147,11 @@ impl<'a> ServiceView<'a> {
     /// The Service's EndpointSlices (sorted by name).
     pub fn slices(&self) -> impl Iterator<Item = SliceView<'a>> + 'a {
         let pod_names = self.pod_names;
-        self.entry
-            .slices
-            .iter()
-            .map(move |s| SliceView { s, pod_names })
+        self.entry.slices.iter().map(move |s| SliceView {
+            s,
+            pod_names,
+            ports: s.ports(),
+        })
     }
 }
 
@@ -198,16 +199,24 @@ impl<'a> PortView<'a> {
 }
 
 /// An EndpointSlice: ready addresses and ports.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct SliceView<'a> {
     s: &'a SliceRec,
     pod_names: bool,
+    /// The ports, found once (they follow the endpoints in the slice's bytes).
+    ports: SlicePorts<'a>,
+}
+
+impl std::fmt::Debug for SliceView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("SliceView").field(self.s).finish()
+    }
 }
 
 impl<'a> SliceView<'a> {
     /// The slice's ports (one with port -1 when it has none).
     pub fn ports(&self) -> impl Iterator<Item = PortView<'a>> + 'a {
-        self.s.ports().map(PortView)
+        self.ports.clone().map(PortView)
     }
 
     /// Ready addresses, in slice order.

@@ -193,6 +193,7 @@ fn service_records(
         SvcKind::ClusterIp | SvcKind::Headless => {
             for slice in entry.slices.iter() {
                 let weight = srv_weight(slice.addr_count());
+                let ports = slice.ports();
                 for a in slice.addrs(pod_names) {
                     let Some(ip) = a.ip else { continue };
                     emit(&address(base, ttl, ip));
@@ -204,7 +205,7 @@ fn service_records(
                         continue;
                     };
                     emit(&address(host, ttl, ip));
-                    for p in slice.ports().filter(|p| !p.name.is_empty()) {
+                    for p in ports.clone().filter(|p| !p.name.is_empty()) {
                         if let Some(name) = port_name(p.name, p.proto, &base) {
                             emit(&srv(name, ttl, weight, p.port, host));
                         }
