@@ -142,7 +142,7 @@ EOF
 
 # --- Knot -------------------------------------------------------------------------------
 start_knot() { # PORT SERVICES
-    write_knot_conf "$1" cluster.local in-addr.arpa
+    write_knot_conf "$1" "$tmp/zones" cluster.local in-addr.arpa
     local last=$(($2 - 1)) addr t0
     addr=$(python3 "$lib" svc-ip "$last")
     t0=$(date +%s.%N)

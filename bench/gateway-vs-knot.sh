@@ -103,7 +103,7 @@ EOC
 }
 
 start_knot() { # PORT
-    write_knot_conf "$1" example.com 18.198.in-addr.arpa
+    write_knot_conf "$1" "$tmp/zones" example.com 18.198.in-addr.arpa
     local t0
     t0=$(date +%s.%N)
     "$knotd" -c "$tmp/knot/knot.conf" >"$tmp/knot.log" 2>&1 &

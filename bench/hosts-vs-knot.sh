@@ -18,6 +18,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 lib="$here/benchlib.py"
+# shellcheck source=bench/knotlib.sh
+. "$here/knotlib.sh"
 
 seconds=${BENCH_SECONDS:-10}
 servers=${BENCH_SERVERS:-signpost knot}
@@ -90,34 +92,6 @@ bench.test:$1 {
 EOF
 }
 
-write_knot_conf() { # PORT
-    mkdir -p "$tmp/knot/run" "$tmp/knot/storage"
-    cat >"$tmp/knot/knot.conf" <<EOF
-server:
-    rundir: "$tmp/knot/run"
-    listen: 127.0.0.1@$1
-    udp-workers: 2
-
-database:
-    storage: "$tmp/knot/storage"
-
-log:
-  - target: stderr
-    any: warning
-
-template:
-  - id: default
-    storage: "$tmp"
-    zonefile-load: whole
-    zonefile-sync: -1
-    journal-content: none
-
-zone:
-  - domain: bench.test.
-    file: bench.test.zone
-EOF
-}
-
 start_server() { # NAME PORT
     case "$1" in
         signpost)
@@ -125,7 +99,7 @@ start_server() { # NAME PORT
             "$SIGNPOST_BIN" -conf "$tmp/Corefile" >"$tmp/signpost.log" 2>&1 &
             ;;
         knot)
-            write_knot_conf "$2"
+            write_knot_conf "$2" "$tmp" bench.test
             "$knotd" -c "$tmp/knot/knot.conf" >"$tmp/knot.log" 2>&1 &
             ;;
     esac

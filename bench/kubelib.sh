@@ -1,6 +1,9 @@
 # Shell helpers shared by the benchmarks that run signpost against the fake Kubernetes API
-# (cluster-vs-knot.sh, gateway-vs-knot.sh). Sourced after the script has set `root`; uses
-# the script's `tmp` and sets its `client_pid`.
+# (cluster-vs-knot.sh, gateway-vs-knot.sh). Sourced after the script has set `root` and
+# `here`; uses the script's `tmp` and sets its `client_pid`.
+
+# shellcheck source=bench/knotlib.sh
+. "$here/knotlib.sh"
 
 stop_pid() { # PID: TERM, then KILL after 5 s
     local pid=$1
@@ -46,37 +49,4 @@ find_binaries() {
     fi
     [ -x "$SIGNPOST_BIN" ] || die "signpost binary not found: $SIGNPOST_BIN"
     [ -x "$FAKEAPI_BIN" ] || die "fakeapi binary not found: $FAKEAPI_BIN"
-}
-
-# Writes $tmp/knot/knot.conf: Knot on 127.0.0.1@PORT with one UDP worker per CPU, serving
-# each ZONE from $tmp/zones/ZONE.zone, loaded whole, without a journal.
-write_knot_conf() { # PORT ZONE...
-    local port=$1 zone
-    shift
-    mkdir -p "$tmp/knot/run" "$tmp/knot/storage"
-    cat >"$tmp/knot/knot.conf" <<EOF
-server:
-    rundir: "$tmp/knot/run"
-    listen: 127.0.0.1@$port
-    udp-workers: $(nproc)
-
-database:
-    storage: "$tmp/knot/storage"
-
-log:
-  - target: stderr
-    any: warning
-
-template:
-  - id: default
-    storage: "$tmp/zones"
-    zonefile-load: whole
-    zonefile-sync: -1
-    journal-content: none
-
-zone:
-EOF
-    for zone in "$@"; do
-        printf '  - domain: %s.\n    file: %s.zone\n' "$zone" "$zone" >>"$tmp/knot/knot.conf"
-    done
 }

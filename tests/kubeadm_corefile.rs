@@ -193,19 +193,13 @@ fn inside_namespace() {
 }
 
 fn check_http(s: &Signpost) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let ready = http_get(([127, 0, 0, 1], 8181).into(), "/ready");
-        if let Ok((200, _)) = ready {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "/ready on :8181: {ready:?}\nlog:\n{}",
-            s.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    s.wait_http(
+        ([127, 0, 0, 1], 8181).into(),
+        "/ready",
+        200,
+        None,
+        Duration::from_secs(15),
+    );
     let health = http_get(([127, 0, 0, 1], 8080).into(), "/health").expect("/health on :8080");
     assert_eq!((health.0, health.1.as_str()), (200, "OK"));
 }

@@ -311,18 +311,10 @@ impl<T: Watchable> Hub<T> {
         self.metrics
             .objects
             .add(st.objects.len() as f64 - old as f64);
-        if !st.subscribers.is_empty() {
-            let event = Event::Reset(listing(&st.objects));
-            for (_, s) in &st.subscribers {
-                s.on_event(&event);
-            }
-        }
-        if !st.packed_subscribers.is_empty() {
-            let event = Event::Reset(packed_listing(&st.objects));
-            for (_, s) in &st.packed_subscribers {
-                s.on_event(&event);
-            }
-        }
+        deliver(&st.subscribers, || Event::Reset(listing(&st.objects)));
+        deliver(&st.packed_subscribers, || {
+            Event::Reset(packed_listing(&st.objects))
+        });
         drop(st);
         release_free_memory();
         self.mark_synced()
@@ -345,18 +337,10 @@ impl<T: Watchable> Hub<T> {
                 if Arc::make_mut(&mut st.objects).put(bytes) {
                     self.metrics.objects.inc();
                 }
-                if !st.subscribers.is_empty() {
-                    let event = Event::Apply(Arc::new(o));
-                    for (_, s) in &st.subscribers {
-                        s.on_event(&event);
-                    }
-                }
-                if !st.packed_subscribers.is_empty() {
-                    let event = Event::Apply(Arc::new(Packed::from_bytes(shared)));
-                    for (_, s) in &st.packed_subscribers {
-                        s.on_event(&event);
-                    }
-                }
+                deliver(&st.subscribers, || Event::Apply(Arc::new(o)));
+                deliver(&st.packed_subscribers, || {
+                    Event::Apply(Arc::new(Packed::from_bytes(shared)))
+                });
             }
             Err(e) => {
                 let key = key_of(object);
@@ -378,22 +362,15 @@ impl<T: Watchable> Hub<T> {
     fn remove_locked(&self, st: &mut State<T>, key: &ObjectKey) {
         if let Some(PackedObj(old)) = Arc::make_mut(&mut st.objects).take(key) {
             self.metrics.objects.dec();
-            if !st.packed_subscribers.is_empty() {
-                let event = Event::Delete(Arc::new(Packed::from_bytes(old.clone())));
-                for (_, s) in &st.packed_subscribers {
-                    s.on_event(&event);
-                }
-            }
+            deliver(&st.packed_subscribers, || {
+                Event::Delete(Arc::new(Packed::from_bytes(old.clone())))
+            });
             if st.subscribers.is_empty() {
                 return;
             }
-            let Some(old) = packed::unpack::<T>(&old) else {
-                unpack_failed::<T>(&old);
-                return;
-            };
-            let event = Event::Delete(Arc::new(old));
-            for (_, s) in &st.subscribers {
-                s.on_event(&event);
+            match packed::unpack::<T>(&old) {
+                Some(o) => deliver(&st.subscribers, || Event::Delete(Arc::new(o))),
+                None => unpack_failed::<T>(&old),
             }
         }
     }
@@ -409,6 +386,17 @@ impl<T: Watchable> Hub<T> {
                 key.name
             );
         }
+    }
+}
+
+/// Hands one event to every subscriber of a list; the event is made only if there is one.
+fn deliver<E: 'static>(subscribers: &Subscribers<E>, event: impl FnOnce() -> Event<E>) {
+    if subscribers.is_empty() {
+        return;
+    }
+    let event = event();
+    for (_, s) in subscribers {
+        s.on_event(&event);
     }
 }
 

@@ -421,13 +421,6 @@ pack_struct! {
 
 pack_newtype!(HttpRoute, GrpcRoute, TlsRoute);
 
-/// The packed form of `v`, in an allocation of exactly its size.
-pub fn pack<T: Pack>(v: &T) -> Box<[u8]> {
-    let mut out = Vec::with_capacity(64);
-    v.pack(&mut out);
-    out.into_boxed_slice()
-}
-
 /// An object as a watch keeps it: packed, in one allocation that the watch and every
 /// subscriber keeping the object share. A subscriber that reads what it needs from the
 /// bytes (see [`PackedSlice`]) holds no copy of its own.
@@ -546,7 +539,7 @@ mod tests {
     }
 
     fn roundtrip<T: Pack + PartialEq + std::fmt::Debug>(v: &T) -> usize {
-        let b = pack(v);
+        let b = pack_shared(v);
         assert_eq!(unpack::<T>(&b).as_ref(), Some(v));
         b.len()
     }
@@ -625,7 +618,7 @@ mod tests {
 
     #[test]
     fn the_key_leads() {
-        let b = pack(&slice());
+        let b = pack_shared(&slice());
         assert_eq!(&b[..key_len(&b)], &pack_key(&key("bench", "svc-1-0"))[..]);
         assert_eq!(key_texts(&b), ("bench", "svc-1-0"));
         assert_eq!(key_texts(&pack_key(&key("", "node-a"))), ("", "node-a"));
@@ -633,7 +626,7 @@ mod tests {
 
     #[test]
     fn bytes_it_did_not_write_are_refused() {
-        let b = pack(&slice());
+        let b = pack_shared(&slice());
         for cut in 0..b.len() {
             assert!(unpack::<EndpointSlice>(&b[..cut]).is_none(), "cut at {cut}");
         }

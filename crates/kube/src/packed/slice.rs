@@ -5,7 +5,7 @@
 //! unpacking or allocating. The layout read here is the one `pack_struct!` writes for
 //! `EndpointSlice` and `Endpoint`; the tests below check the two agree field for field.
 
-use super::Reader;
+use super::{Pack, Reader};
 
 /// The head of a packed EndpointSlice (everything before its endpoints), and readers for
 /// the endpoints, ports and labels that follow.
@@ -76,15 +76,21 @@ impl<'a> PackedSlice<'a> {
         Ports { left, r }
     }
 
-    /// The value of label `key`.
-    pub fn label(&self, key: &str) -> Option<&'a str> {
+    /// The number of labels and a reader at the first; `None` on bytes that are not a
+    /// packed slice.
+    fn labels(&self) -> Option<(u64, Reader<'a>)> {
         let mut p = self.ports();
         for _ in p.by_ref() {}
         if p.left != 0 {
             return None;
         }
         let mut r = p.r;
-        let n = r.varint()?;
+        Some((r.varint()?, r))
+    }
+
+    /// The value of label `key`.
+    pub fn label(&self, key: &str) -> Option<&'a str> {
+        let (n, mut r) = self.labels()?;
         for _ in 0..n {
             let (k, v) = (r.text()?, r.text()?);
             if k == key {
@@ -96,10 +102,7 @@ impl<'a> PackedSlice<'a> {
 
     /// True when the slice has no labels at all.
     pub fn has_no_labels(&self) -> bool {
-        let mut p = self.ports();
-        for _ in p.by_ref() {}
-        let mut r = p.r;
-        p.left == 0 && r.varint() == Some(0)
+        self.labels().is_some_and(|(n, _)| n == 0)
     }
 }
 
@@ -169,18 +172,9 @@ impl<'a> Endpoints<'a> {
         for _ in 0..n {
             r.text()?;
         }
-        let ready = match r.byte()? {
-            0 => None,
-            1 => Some(match r.byte()? {
-                0 => false,
-                1 => true,
-                _ => return None,
-            }),
-            _ => return None,
-        };
         Some(PackedEndpoint {
             addresses: (n, start),
-            ready,
+            ready: Option::<bool>::unpack(r)?,
             hostname: r.text()?,
             node_name: r.text()?,
             target_ref_name: r.text()?,
@@ -234,13 +228,10 @@ pub struct Ports<'a> {
 
 impl<'a> Ports<'a> {
     fn read_one_from(r: &mut Reader<'a>) -> Option<PackedPort<'a>> {
-        let name = r.text()?;
-        let protocol = r.text()?;
-        let z = u32::try_from(r.varint()?).ok()?;
         Some(PackedPort {
-            name,
-            protocol,
-            port: ((z >> 1) as i32) ^ -((z & 1) as i32),
+            name: r.text()?,
+            protocol: r.text()?,
+            port: i32::unpack(r)?,
         })
     }
 }
@@ -260,7 +251,7 @@ mod tests {
     use signpost_k8s_model::{empty, shared, Endpoint, EndpointSlice, ObjectKey, Port};
 
     use super::*;
-    use crate::packed::pack;
+    use crate::packed::pack_shared;
 
     fn slice() -> EndpointSlice {
         EndpointSlice {
@@ -312,7 +303,7 @@ mod tests {
     #[test]
     fn reads_what_pack_wrote() {
         let s = slice();
-        let b = pack(&s);
+        let b = pack_shared(&s);
         let p = PackedSlice::read(&b).unwrap();
         assert_eq!((p.namespace, p.name), ("ns", "web-abcde"));
         assert_eq!((p.service_name, p.source_cluster), ("web", "east"));
@@ -353,7 +344,7 @@ mod tests {
         s.endpoints.clear();
         s.ports.clear();
         s.labels = Default::default();
-        let b = pack(&s);
+        let b = pack_shared(&s);
         let p = PackedSlice::read(&b).unwrap();
         assert_eq!(p.endpoints().count(), 0);
         assert_eq!(p.ports().count(), 0);
@@ -362,7 +353,7 @@ mod tests {
 
     #[test]
     fn cut_bytes_read_short_but_never_panic() {
-        let b = pack(&slice());
+        let b = pack_shared(&slice());
         for cut in 0..b.len() {
             if let Some(p) = PackedSlice::read(&b[..cut]) {
                 let _ = p.endpoints().flat_map(|e| e.addresses()).count();

@@ -12,6 +12,8 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
+use super::keyed::{ByKey, HasKey};
+
 /// Number of shards. With 100,000 entries a shard holds about 400.
 const SHARDS: usize = 256;
 
@@ -183,42 +185,6 @@ impl<K: Hash + Eq + Clone, V: Clone> PMap<K, V> {
     }
 }
 
-/// A value that carries the key a [`PSet`] finds it by.
-pub(crate) trait SetKey {
-    fn set_key(&self) -> &[u8];
-}
-
-impl<V: SetKey> SetKey for Arc<V> {
-    fn set_key(&self) -> &[u8] {
-        (**self).set_key()
-    }
-}
-
-/// A value in a [`PSet`] shard (or another set of values found by their key): hashed and
-/// compared by its key.
-#[derive(Clone)]
-pub(crate) struct ByKey<V>(pub(crate) V);
-
-impl<V: SetKey> Hash for ByKey<V> {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        self.0.set_key().hash(h)
-    }
-}
-
-impl<V: SetKey> PartialEq for ByKey<V> {
-    fn eq(&self, o: &Self) -> bool {
-        self.0.set_key() == o.0.set_key()
-    }
-}
-
-impl<V: SetKey> Eq for ByKey<V> {}
-
-impl<V: SetKey> Borrow<[u8]> for ByKey<V> {
-    fn borrow(&self) -> &[u8] {
-        self.0.set_key()
-    }
-}
-
 type SetShard<V> = HashSet<ByKey<V>, FxBuild>;
 
 /// [`PMap`] for values that carry their own key: the table holds one pointer per value
@@ -235,7 +201,7 @@ impl<V> Clone for PSet<V> {
     }
 }
 
-impl<V: SetKey + Clone> Default for PSet<V> {
+impl<V: HasKey + Clone> Default for PSet<V> {
     fn default() -> Self {
         let empty = Arc::new(SetShard::with_hasher(FxBuild));
         PSet {
@@ -244,14 +210,17 @@ impl<V: SetKey + Clone> Default for PSet<V> {
     }
 }
 
-impl<V: SetKey + Clone> PSet<V> {
+impl<V: HasKey + Clone> PSet<V>
+where
+    ByKey<V>: Borrow<V::Key>,
+{
     /// Look a key up (no allocation).
     #[inline]
-    pub(crate) fn get(&self, key: &[u8]) -> Option<&V> {
+    pub(crate) fn get(&self, key: &V::Key) -> Option<&V> {
         self.shards[shard_of(key)].get(key).map(|v| &v.0)
     }
 
-    fn shard_mut(&mut self, key: &[u8]) -> &mut SetShard<V> {
+    fn shard_mut(&mut self, key: &V::Key) -> &mut SetShard<V> {
         let i = shard_of(key);
         let table = Arc::make_mut(&mut self.shards);
         Arc::make_mut(&mut table[i])
@@ -259,12 +228,12 @@ impl<V: SetKey + Clone> PSet<V> {
 
     /// Insert or replace the value with the same key.
     pub(crate) fn insert(&mut self, value: V) {
-        let shard = self.shard_mut(value.set_key());
+        let shard = self.shard_mut(value.key());
         shard.replace(ByKey(value));
     }
 
     /// Remove; copies nothing when the key is absent.
-    pub(crate) fn remove(&mut self, key: &[u8]) {
+    pub(crate) fn remove(&mut self, key: &V::Key) {
         if self.get(key).is_some() {
             self.shard_mut(key).remove(key);
         }

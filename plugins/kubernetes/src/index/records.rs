@@ -82,8 +82,8 @@ struct PortPool {
 }
 
 /// The one shared copy of a port list. Most Services of a cluster expose one of a handful
-/// of port lists (`http` 80/TCP, `https` 443/TCP, ...), and every slice repeats its Service's,
-/// so sharing them saves two allocations per object. Lists no record holds any more are
+/// of port lists (`http` 80/TCP, `https` 443/TCP, ...), so sharing them saves an allocation
+/// per Service. (Slices need no copy: their ports are read from the watch's bytes.) Lists no record holds any more are
 /// dropped whenever the pool has doubled since its last sweep.
 fn shared_ports(mut list: Vec<PortRec>) -> PortList {
     static POOL: OnceLock<Mutex<PortPool>> = OnceLock::new();
@@ -313,6 +313,14 @@ impl SliceRec {
 
     pub(crate) fn namespace(&self) -> &str {
         packed::key_texts(&self.0).0
+    }
+
+    /// Namespace and name, as an object key.
+    pub(crate) fn object_key(&self) -> signpost_k8s_model::ObjectKey {
+        signpost_k8s_model::ObjectKey {
+            namespace: signpost_k8s_model::shared(self.namespace()),
+            name: Arc::from(self.name()),
+        }
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -770,12 +778,6 @@ pub(crate) fn wire_key(first: &str, second: &str) -> Option<EntryKey> {
     } else {
         EntryKey::Boxed(buf[..n].into())
     })
-}
-
-impl super::pmap::SetKey for SvcEntry {
-    fn set_key(&self) -> &[u8] {
-        &self.key
-    }
 }
 
 #[cfg(test)]

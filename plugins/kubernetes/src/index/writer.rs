@@ -14,9 +14,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use signpost_k8s_model::{EndpointSlice, Namespace, ObjectKey, Pod, Service, ServiceImport};
-use signpost_kube::Packed;
+use signpost_kube::{packed, Packed};
 
-use super::keyed::{KeyedSet, SliceSet};
+use super::keyed::KeyedSet;
 use super::pmap::{FxBuild, PSet};
 
 type HashMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
@@ -31,7 +31,7 @@ type SvcKey = (Arc<str>, Arc<str>);
 /// A plain or MCS slice store: each slice as the watch keeps it. Which slices a Service has
 /// is read from its entry in the snapshot (plus the ones added since the last flush), so no
 /// second map from Services to slices is kept.
-type Slices = SliceSet;
+type Slices = KeyedSet<SliceRec>;
 
 /// What changed under one `<svc>.<ns>` name since the last flush.
 #[derive(Default)]
@@ -177,7 +177,7 @@ impl Writer {
 
     pub(crate) fn slice_keys(&self, mcs: bool) -> Vec<ObjectKey> {
         let store = if mcs { &self.mc_slices } else { &self.slices };
-        store.keys().collect()
+        store.iter().map(SliceRec::object_key).collect()
     }
 
     pub(crate) fn change_slice(
@@ -204,14 +204,15 @@ impl Writer {
         } else {
             &mut self.slices
         };
-        if let (Some(old), Some(n)) = (store.get(key), &new) {
+        let packed_key = packed::pack_key(key);
+        if let (Some(old), Some(n)) = (store.get(&packed_key), &new) {
             if old == n {
                 return Changed::NOTHING;
             }
         }
         let old = match &new {
             Some(n) => store.insert(n.clone()),
-            None => store.remove(key),
+            None => store.remove(&packed_key),
         };
         let dirty = if mcs {
             &mut self.dirty_mc
@@ -269,7 +270,7 @@ impl Writer {
     // ---- Pods -----------------------------------------------------------------------
 
     pub(crate) fn pod_keys(&self) -> Vec<ObjectKey> {
-        self.pods.keys().cloned().collect()
+        self.pods.iter().map(|p| p.key.clone()).collect()
     }
 
     pub(crate) fn change_pod(&mut self, key: &ObjectKey, new: Option<Arc<Pod>>) -> Changed {
@@ -558,9 +559,7 @@ fn rebuild(
         let label = &wire[1..1 + wire[0] as usize];
         let current = |s: &&SliceRec| {
             s.service(mcs).as_bytes() == label
-                && slices
-                    .get_packed(s.key_bytes())
-                    .is_some_and(|c| c.same_bytes(s))
+                && slices.get(s.key_bytes()).is_some_and(|c| c.same_bytes(s))
         };
         let old = entries.get(&wire).cloned();
         let mut list: Vec<SliceRec> = old
