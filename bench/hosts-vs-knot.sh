@@ -18,8 +18,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 lib="$here/benchlib.py"
-# shellcheck source=bench/knotlib.sh
-. "$here/knotlib.sh"
+# shellcheck source=bench/benchlib.sh
+. "$here/benchlib.sh"
 
 seconds=${BENCH_SECONDS:-10}
 servers=${BENCH_SERVERS:-signpost knot}
@@ -41,14 +41,7 @@ client_pid=""
 stop_server() {
     local pid=$server_pid
     server_pid=""
-    [ -n "$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    stop_pid "$pid"
 }
 
 cleanup() {

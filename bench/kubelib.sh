@@ -2,20 +2,8 @@
 # (cluster-vs-knot.sh, gateway-vs-knot.sh). Sourced after the script has set `root` and
 # `here`; uses the script's `tmp` and sets its `client_pid`.
 
-# shellcheck source=bench/knotlib.sh
-. "$here/knotlib.sh"
-
-stop_pid() { # PID: TERM, then KILL after 5 s
-    local pid=$1
-    [ -n "$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
+# shellcheck source=bench/benchlib.sh
+. "$here/benchlib.sh"
 
 die() { echo "$*" >&2; exit 1; }
 

@@ -1,5 +1,17 @@
-# The Knot DNS configuration every benchmark compares signpost against. Sourced; uses the
-# script's `tmp`.
+# Shell helpers every benchmark shares: stopping a process, and the Knot DNS configuration
+# signpost is compared against. Sourced; uses the script's `tmp`.
+
+stop_pid() { # PID: TERM, then KILL after 5 s
+    local pid=$1
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
 
 # Writes $tmp/knot/knot.conf: Knot on 127.0.0.1@PORT with one UDP worker per CPU, serving
 # each ZONE from ZONEDIR/ZONE.zone, loaded whole, without a journal.
